@@ -39,7 +39,7 @@ type proofStep struct {
 // reader: digests, stateless and stateful proofs, and the reader's state.
 func TestVectorsProofs(t *testing.T) {
 	var v struct {
-		Blocks []hexBytes   `json:"blocks"`
+		Blocks []hexBytes  `json:"blocks"`
 		Steps  []proofStep `json:"steps"`
 	}
 	loadVectors(t, "proofs.json", &v)

@@ -144,9 +144,9 @@ func TestVectorsCrypto(t *testing.T) {
 func TestVectorsFlatTree(t *testing.T) {
 	var v struct {
 		Nodes []struct {
-			Index, Depth, Offset, Parent, Sibling  uint64
-			LeftChild, RightChild                  int64
-			LeftSpan, RightSpan, Count             uint64
+			Index, Depth, Offset, Parent, Sibling uint64
+			LeftChild, RightChild                 int64
+			LeftSpan, RightSpan, Count            uint64
 		} `json:"nodes"`
 		FullRoots []struct {
 			Length, TreeIndex uint64
