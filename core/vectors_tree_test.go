@@ -37,12 +37,11 @@ func vectorKeyPair(t *testing.T, pub, secret []byte) KeyPair {
 	return kp
 }
 
-func newTestCore(t testing.TB, kp KeyPair) (*Hypercore, *MemoryStorage) {
-	t.Helper()
+func newTestCore(t fataler, kp KeyPair) (*Hypercore, *MemoryStorage) {
 	st := NewMemoryStorage()
 	c, err := Open(context.Background(), st, kp)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("open core: %v", err)
 	}
 	return c, st
 }

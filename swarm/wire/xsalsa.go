@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"crypto/subtle"
 	"encoding/binary"
 
 	"golang.org/x/crypto/salsa20/salsa"
@@ -56,8 +57,5 @@ func (x *xsalsa20) advance(n uint64) {
 // src and ks has, and returns that count.
 func copyXOR(dst, src, ks []byte) int {
 	n := min(len(src), len(ks))
-	for i := range n {
-		dst[i] = src[i] ^ ks[i]
-	}
-	return n
+	return subtle.XORBytes(dst[:n], src[:n], ks[:n])
 }
