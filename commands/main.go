@@ -5,6 +5,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -15,11 +16,10 @@ import (
 // -ldflags "-X github.com/hspd/hsp/commands.Version=v1.2.3".
 var Version = "v0.0.0-dev"
 
-// Exit codes shared by every command; docs/json.md documents them.
+// Exit codes shared by every command.
 const (
 	ExitOK    = 0
 	ExitError = 1
-	ExitUsage = 64
 )
 
 // Main runs hsp with the given arguments (args[0] is the program name) and
@@ -48,7 +48,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 func exitCode(err error) int {
 	var coder cli.ExitCoder
-	if ok := asExitCoder(err, &coder); ok {
+	if errors.As(err, &coder) {
 		return coder.ExitCode()
 	}
 	return ExitError

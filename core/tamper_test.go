@@ -116,8 +116,12 @@ func TestTamperedImportTrusted(t *testing.T) {
 func TestAuditFindsCorruption(t *testing.T) {
 	ctx := context.Background()
 	cases := map[string]func(map[uint64][]byte, map[uint64]Node, map[uint64][]byte){
-		"block":     func(b map[uint64][]byte, _ map[uint64]Node, _ map[uint64][]byte) { b[7][0] ^= 1 },
-		"leaf hash": func(_ map[uint64][]byte, n map[uint64]Node, _ map[uint64][]byte) { x := n[14]; x.Hash[0] ^= 1; n[14] = x },
+		"block": func(b map[uint64][]byte, _ map[uint64]Node, _ map[uint64][]byte) { b[7][0] ^= 1 },
+		"leaf hash": func(_ map[uint64][]byte, n map[uint64]Node, _ map[uint64][]byte) {
+			x := n[14]
+			x.Hash[0] ^= 1
+			n[14] = x
+		},
 		"node size": func(_ map[uint64][]byte, n map[uint64]Node, _ map[uint64][]byte) { x := n[3]; x.Size++; n[3] = x },
 		"signature": func(_ map[uint64][]byte, _ map[uint64]Node, s map[uint64][]byte) { s[21][0] ^= 1 },
 	}
