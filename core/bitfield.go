@@ -57,6 +57,7 @@ func (b *Bitfield) Len() uint64 { return b.top }
 
 // Count returns how many bits are set in [start, end).
 func (b *Bitfield) Count(start, end uint64) uint64 {
+	end = min(end, b.top)
 	var n uint64
 	for i := start; i < end; {
 		p := b.pages[i/pageBits]
@@ -113,8 +114,14 @@ func (b *Bitfield) LoadPage(pg Page) {
 }
 
 // Compress returns the run-length encoded bits [start, start+length) as a
-// Have message carries them. start must be a multiple of 8.
+// Have message carries them. start must be a multiple of 8. Bits past the
+// highest set one are zero and encode to nothing, so a huge length costs no
+// memory.
 func (b *Bitfield) Compress(start, length uint64) []byte {
+	if start >= b.top {
+		return EncodeRLE(nil)
+	}
+	length = min(length, b.top-start)
 	return EncodeRLE(b.Bytes(start/8, (length+7)/8))
 }
 

@@ -152,3 +152,38 @@ func transfer(t fataler, ctx context.Context, writer, reader *Hypercore, remote 
 		t.Fatalf("import %d (hash %v, digest %d, nodes %v): %v", i, hash, digest, indices(p.Nodes), err)
 	}
 }
+
+func TestBitfieldProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		bf := NewBitfield()
+		set := map[uint64]bool{}
+		for _, i := range rapid.SliceOf(rapid.Uint64Range(0, 100000)).Draw(t, "bits") {
+			bf.Set(i, true)
+			set[i] = true
+		}
+		start := rapid.Uint64Range(0, 100000).Draw(t, "start")
+		end := rapid.Uint64Range(start, 1<<40).Draw(t, "end")
+		var want uint64
+		for i := range set {
+			if i >= start && i < end {
+				want++
+			}
+		}
+		if got := bf.Count(start, end); got != want {
+			t.Fatalf("count(%d, %d) = %d, want %d", start, end, got, want)
+		}
+		from := start / 8 * 8
+		dec, err := DecodeRLE(bf.Compress(from, 1<<50), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range set {
+			if i >= from && (i-from)/8 >= uint64(len(dec)) {
+				t.Fatalf("bit %d missing from the compressed bitfield from %d", i, from)
+			}
+			if i >= from && dec[(i-from)/8]&(0x80>>((i-from)%8)) == 0 {
+				t.Fatalf("bit %d not set in the compressed bitfield from %d", i, from)
+			}
+		}
+	})
+}
