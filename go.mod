@@ -53,3 +53,5 @@ require (
 	google.golang.org/protobuf v1.33.0 // indirect
 	pgregory.net/rapid v1.3.0 // indirect
 )
+
+tool capnproto.org/go/capnp/v3/capnpc-go

@@ -1,0 +1,96 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hspd/hsp/core"
+)
+
+// Errors of the RPC layer. Test with errors.Is.
+var (
+	// ErrDaemonUnreachable: nothing answers on the socket.
+	ErrDaemonUnreachable = errors.New("daemon is not running")
+	// ErrIncompatible: the daemon speaks another protocol version.
+	ErrIncompatible = errors.New("daemon speaks an incompatible protocol")
+	// ErrNotFound: no core with that key is stored.
+	ErrNotFound = errors.New("core not found")
+	// ErrNetworkUnavailable: networking is not built into this daemon yet.
+	ErrNetworkUnavailable = errors.New("networking not available yet")
+	// ErrSocketOwner: the socket belongs to another user.
+	ErrSocketOwner = errors.New("socket is owned by another user")
+	// ErrBadRequest: the request was malformed.
+	ErrBadRequest = errors.New("bad request")
+	// ErrTooLarge: a request exceeds the connection's size limits.
+	ErrTooLarge = errors.New("request too large")
+)
+
+// wireCodes name the errors that cross the socket. The server puts the code
+// in the exception's message; the client maps it back to the same sentinel.
+var wireCodes = []struct {
+	code string
+	err  error
+}{
+	{"not-available", core.ErrNotAvailable},
+	{"not-writable", core.ErrNotWritable},
+	{"block-too-large", core.ErrBlockTooLarge},
+	{"out-of-range", core.ErrOutOfRange},
+	{"closed", core.ErrClosed},
+	{"corrupt", core.ErrCorrupt},
+	{"bad-key-pair", core.ErrBadKeyPair},
+	{"not-found", ErrNotFound},
+	{"network-unavailable", ErrNetworkUnavailable},
+	{"incompatible", ErrIncompatible},
+	{"bad-request", ErrBadRequest},
+	{"too-large", ErrTooLarge},
+	{"deadline", context.DeadlineExceeded},
+	{"canceled", context.Canceled},
+}
+
+const codeMarker = "hsp-error:"
+
+// toWire prepares a server-side error for the wire: its message, led by
+// the code of the first sentinel it wraps.
+func toWire(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, c := range wireCodes {
+		if errors.Is(err, c.err) {
+			return fmt.Errorf("%s%s %s", codeMarker, c.code, err.Error())
+		}
+	}
+	return err
+}
+
+// fromWire turns an exception received from the daemon back into an error
+// that wraps the sentinel its code names.
+func fromWire(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	i := strings.Index(msg, codeMarker)
+	if i < 0 {
+		return err
+	}
+	rest := msg[i+len(codeMarker):]
+	code, text, _ := strings.Cut(rest, " ")
+	for _, c := range wireCodes {
+		if c.code == code {
+			return &remoteError{msg: text, sentinel: c.err}
+		}
+	}
+	return errors.New(text)
+}
+
+// remoteError is an error the daemon reported, wrapping its sentinel.
+type remoteError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.sentinel }

@@ -1,0 +1,157 @@
+# The hsp daemon's RPC interface. A client dials the daemon's unix socket,
+# takes the bootstrap Daemon capability and calls hello before anything else.
+@0xe87dc593c8f2e695;
+
+using Go = import "/go.capnp";
+$Go.package("schema");
+$Go.import("github.com/hspd/hsp/rpc/schema");
+
+interface Daemon {
+  # hello exchanges versions. The protocol number changes only when an old
+  # client can no longer talk to a new daemon (or the reverse).
+  hello @0 (version :Text, protocol :UInt32) -> (version :Text, protocol :UInt32);
+  status @1 () -> (status :Status);
+  # stop shuts the daemon down cleanly; it answers before it goes.
+  stop @2 () -> ();
+  corestore @3 () -> (corestore :Corestore);
+  network @4 () -> (network :Network);
+}
+
+struct Status {
+  version @0 :Text;
+  protocol @1 :UInt32;
+  uptimeMs @2 :UInt64;
+  pid @3 :UInt32;
+  home @4 :Text;
+  storage @5 :Text;
+  socket @6 :Text;
+  coresStored @7 :UInt64;
+  coresLoaded @8 :UInt64;
+  clients @9 :UInt32;
+  network @10 :NetworkStatus;
+}
+
+struct NetworkStatus {
+  available @0 :Bool;
+  publicKey @1 :Data;
+  port @2 :UInt16;
+  peers @3 :UInt32;
+  topics @4 :UInt32;
+}
+
+struct CoreInfo {
+  key @0 :Data;
+  discoveryKey @1 :Data;
+  length @2 :UInt64;
+  byteLength @3 :UInt64;
+  writable @4 :Bool;
+  name @5 :Text;
+  downloaded @6 :UInt64;
+  loaded @7 :Bool;
+}
+
+interface Corestore {
+  # open returns a core by key, by name (created on first use, writable) or
+  # new (a fresh random writable core). Exactly one of the three is set.
+  open @0 (key :Data, name :Text, new :Bool) -> (core :Core, info :CoreInfo);
+  list @1 () -> (cores :List(CoreInfo));
+  # delete removes a core's data for good.
+  delete @2 (key :Data) -> ();
+}
+
+struct Node {
+  index @0 :UInt64;
+  hash @1 :Data;
+  size @2 :UInt64;
+}
+
+interface Core {
+  append @0 (blocks :List(Data)) -> (length :UInt64, byteLength :UInt64);
+  # get waits for a missing block unless noWait; timeoutMs 0 waits until
+  # the call is cancelled.
+  get @1 (index :UInt64, noWait :Bool, timeoutMs :UInt64) -> (block :Data);
+  update @2 (minLength :UInt64) -> (length :UInt64);
+  seek @3 (byteOffset :UInt64) -> (index :UInt64, offset :UInt64);
+  has @4 (index :UInt64) -> (has :Bool);
+  downloaded @5 (start :UInt64, end :UInt64) -> (count :UInt64);
+  # download asks for [start, end) (end 0 with live: everything, for good).
+  # Release the Download, or call cancel, to undownload.
+  download @6 (start :UInt64, end :UInt64, live :Bool) -> (download :Download);
+  # read streams blocks [start, end) (live: and every later one) through
+  # the cursor, many blocks per call.
+  read @7 (start :UInt64, end :UInt64, live :Bool) -> (cursor :Cursor);
+  info @8 () -> (info :CoreInfo);
+  signature @9 (index :UInt64) -> (length :UInt64, signature :Data);
+  rootHashes @10 (index :UInt64) -> (roots :List(Node));
+  audit @11 () -> (blocks :UInt64, nodes :UInt64, signature :Bool);
+  # subscribe pushes the core's events to sink until the subscription is
+  # released. Events of one subscription arrive in order, in batches.
+  subscribe @12 (sink :EventSink) -> (subscription :Subscription);
+  registerExtension @13 (name :Text, handler :ExtensionHandler) -> (extension :Extension);
+  close @14 () -> ();
+}
+
+interface Download {
+  # wait returns once every block of the range is here.
+  wait @0 () -> ();
+  cancel @1 () -> ();
+}
+
+interface Cursor {
+  # next returns up to maxBlocks blocks, and at most maxBytes bytes unless
+  # a single block is larger. done is set after the last block of the range.
+  next @0 (maxBlocks :UInt32, maxBytes :UInt32) -> (start :UInt64, blocks :List(Data), done :Bool);
+}
+
+interface Subscription {}
+
+struct Event {
+  union {
+    append :group {
+      length @0 :UInt64;
+      byteLength @1 :UInt64;
+    }
+    download :group {
+      index @2 :UInt64;
+      bytes @3 :UInt64;
+    }
+    upload :group {
+      uploadIndex @4 :UInt64;
+      uploadBytes @5 :UInt64;
+    }
+    peerAdd @6 :Peer;
+    peerRemove @7 :Peer;
+  }
+}
+
+struct Peer {
+  remotePublicKey @0 :Data;
+  remoteAddress @1 :Text;
+  type @2 :Text;
+}
+
+interface EventSink {
+  events @0 (events :List(Event)) -> stream;
+}
+
+interface Extension {
+  # send sends to one peer (by its public key) or, with no peer, to all.
+  send @0 (data :Data, peer :Data) -> (peers :UInt32);
+}
+
+interface ExtensionHandler {
+  message @0 (peer :Data, data :Data) -> stream;
+}
+
+interface Network {
+  configure @0 (discoveryKey :Data, announce :Bool, lookup :Bool, flush :Bool, remember :Bool) -> ();
+  status @1 (discoveryKey :Data) -> (announce :Bool, lookup :Bool);
+  allStatuses @2 () -> (statuses :List(TopicStatus));
+  peers @3 () -> (peers :List(Peer));
+}
+
+struct TopicStatus {
+  discoveryKey @0 :Data;
+  announce @1 :Bool;
+  lookup @2 :Bool;
+}

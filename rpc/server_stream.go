@@ -1,0 +1,286 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"capnproto.org/go/capnp/v3/flowcontrol"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/rpc/schema"
+)
+
+// Limits of one Cursor.next answer, so that it stays far below
+// MaxMessageSize however the client asks.
+const (
+	maxReadBlocks = 4096
+	maxReadBytes  = 16 << 20
+	eventWindow   = 1 << 20 // bytes of events in flight to one sink
+)
+
+func (c *coreServer) Download(ctx context.Context, call schema.Core_download) error {
+	cr, err := c.core()
+	if err != nil {
+		return err
+	}
+	a := call.Args()
+	start, end, live := a.Start(), a.End(), a.Live()
+	if end == 0 && !live {
+		end = cr.Length()
+	}
+	if end < start && !(live && end == 0) {
+		return toWire(fmt.Errorf("download [%d, %d): %w", start, end, ErrBadRequest))
+	}
+	dctx, cancel := context.WithCancel(c.sess.ctx)
+	d := &downloadServer{done: make(chan struct{}), cancel: cancel}
+	go d.run(dctx, cr, start, end, live)
+	res, err := call.AllocResults()
+	if err != nil {
+		cancel()
+		return err
+	}
+	return res.SetDownload(schema.Download_ServerToClient(d))
+}
+
+// downloadServer tracks one requested range until it is complete or
+// cancelled. The replicator will fetch the blocks; until then a range
+// completes when its blocks are appended or already here.
+type downloadServer struct {
+	done   chan struct{}
+	err    error
+	cancel context.CancelFunc
+}
+
+func (d *downloadServer) run(ctx context.Context, cr LocalCore, start, end uint64, live bool) {
+	defer close(d.done)
+	for {
+		changed := cr.Changed()
+		if !live {
+			n, err := cr.Downloaded(ctx, start, end)
+			if err != nil {
+				d.err = err
+				return
+			}
+			if n == end-start {
+				return
+			}
+		}
+		select {
+		case <-changed:
+			if closed(cr) {
+				d.err = fmt.Errorf("download: %w", core.ErrClosed)
+				return
+			}
+		case <-ctx.Done():
+			d.err = fmt.Errorf("download cancelled: %w", context.Canceled)
+			return
+		}
+	}
+}
+
+func closed(cr LocalCore) bool {
+	_, err := cr.Info(context.Background())
+	return errors.Is(err, core.ErrClosed)
+}
+
+func (d *downloadServer) Wait(ctx context.Context, call schema.Download_wait) error {
+	call.Go()
+	select {
+	case <-d.done:
+		return toWire(d.err)
+	case <-ctx.Done():
+		return toWire(ctx.Err())
+	}
+}
+
+func (d *downloadServer) Cancel(ctx context.Context, call schema.Download_cancel) error {
+	d.cancel()
+	return nil
+}
+
+// Shutdown undownloads when the client drops the Download.
+func (d *downloadServer) Shutdown() { d.cancel() }
+
+func (c *coreServer) Read(ctx context.Context, call schema.Core_read) error {
+	cr, err := c.core()
+	if err != nil {
+		return err
+	}
+	a := call.Args()
+	cur := &cursorServer{cr: cr, pos: a.Start(), end: a.End(), live: a.Live()}
+	if cur.end == 0 && !cur.live {
+		cur.end = cr.Length()
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return res.SetCursor(schema.Cursor_ServerToClient(cur))
+}
+
+// cursorServer hands out a range of blocks in order, many per call. The
+// client pulls, so it controls the flow.
+type cursorServer struct {
+	mu   sync.Mutex
+	cr   LocalCore
+	pos  uint64
+	end  uint64 // exclusive; 0 with live means no end
+	live bool
+}
+
+func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error {
+	call.Go()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maxBlocks := min(max(call.Args().MaxBlocks(), 1), maxReadBlocks)
+	maxBytes := min(max(call.Args().MaxBytes(), 1), maxReadBytes)
+	start := c.pos
+	blocks, err := c.collect(ctx, int(maxBlocks), int(maxBytes))
+	if err != nil && len(blocks) == 0 {
+		return toWire(err)
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	res.SetStart(start)
+	res.SetDone(c.finished())
+	list, err := res.NewBlocks(int32(len(blocks)))
+	if err != nil {
+		return err
+	}
+	for i, b := range blocks {
+		if err := list.Set(i, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cursorServer) finished() bool {
+	return c.end != 0 && c.pos >= c.end || !c.live && c.pos >= c.end
+}
+
+// collect waits for the next block, then takes what is already here.
+func (c *cursorServer) collect(ctx context.Context, maxBlocks, maxBytes int) ([][]byte, error) {
+	var out [][]byte
+	size := 0
+	for len(out) < maxBlocks && !c.finished() {
+		opts := core.GetOptions{NoWait: len(out) > 0}
+		b, err := c.cr.Get(ctx, c.pos, opts)
+		if errors.Is(err, core.ErrNotAvailable) && len(out) > 0 {
+			break
+		}
+		if err != nil {
+			return out, err
+		}
+		if len(out) > 0 && size+len(b) > maxBytes {
+			break
+		}
+		out = append(out, b)
+		size += len(b)
+		c.pos++
+	}
+	return out, nil
+}
+
+func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) error {
+	cr, err := c.core()
+	if err != nil {
+		return err
+	}
+	sink := call.Args().Sink().AddRef()
+	sink.SetFlowLimiter(flowcontrol.NewFixedLimiter(eventWindow))
+	sctx, cancel := context.WithCancel(c.sess.ctx)
+	go pushEvents(sctx, cr, sink)
+	res, err := call.AllocResults()
+	if err != nil {
+		cancel()
+		return err
+	}
+	return res.SetSubscription(schema.Subscription_ServerToClient(subscriptionServer{cancel}))
+}
+
+// pushEvents sends the core's changes to sink, in order, until ctx ends,
+// the core closes or the sink fails. Changes that pile up while a send is
+// in flight go out together in the next batch.
+func pushEvents(ctx context.Context, cr LocalCore, sink schema.EventSink) {
+	defer sink.Release()
+	length := cr.Length()
+	for {
+		changed := cr.Changed()
+		if n := cr.Length(); n != length {
+			length = n
+			if err := sendAppend(ctx, sink, n, cr.ByteLength()); err != nil {
+				return
+			}
+		}
+		select {
+		case <-changed:
+			if closed(cr) {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func sendAppend(ctx context.Context, sink schema.EventSink, length, byteLength uint64) error {
+	return sink.Events(ctx, func(p schema.EventSink_events_Params) error {
+		list, err := p.NewEvents(1)
+		if err != nil {
+			return err
+		}
+		ev := list.At(0)
+		ev.SetAppend()
+		ev.Append().SetLength(length)
+		ev.Append().SetByteLength(byteLength)
+		return nil
+	})
+}
+
+// subscriptionServer ends its subscription when the client drops it.
+type subscriptionServer struct{ cancel context.CancelFunc }
+
+func (s subscriptionServer) Shutdown() { s.cancel() }
+
+func (c *coreServer) RegisterExtension(ctx context.Context, call schema.Core_registerExtension) error {
+	if _, err := c.core(); err != nil {
+		return err
+	}
+	name, err := call.Args().Name()
+	if err != nil || name == "" || len(name) > 256 {
+		return toWire(fmt.Errorf("register extension: a name of 1 to 256 bytes: %w", ErrBadRequest))
+	}
+	handler := call.Args().Handler().AddRef()
+	res, err := call.AllocResults()
+	if err != nil {
+		handler.Release()
+		return err
+	}
+	return res.SetExtension(schema.Extension_ServerToClient(&extensionServer{name: name, handler: handler}))
+}
+
+// extensionServer is a registered extension. With no networking there are
+// no peers: a message reaches nobody, and nothing ever arrives.
+type extensionServer struct {
+	name    string
+	handler schema.ExtensionHandler
+}
+
+func (e *extensionServer) Send(ctx context.Context, call schema.Extension_send) error {
+	if data, _ := call.Args().Data(); len(data) > core.MaxBlockSize {
+		return toWire(fmt.Errorf("extension message of %d bytes: %w", len(data), ErrTooLarge))
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	res.SetPeers(0)
+	return nil
+}
+
+func (e *extensionServer) Shutdown() { e.handler.Release() }

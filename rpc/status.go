@@ -1,0 +1,72 @@
+package rpc
+
+// Status is what `hsp status` reports about a running daemon.
+type Status struct {
+	// Version is the daemon's hsp release.
+	Version string `json:"version"`
+	// Protocol is the daemon's RPC protocol number.
+	Protocol uint32 `json:"protocol"`
+	// UptimeMs is how long the daemon has run, in milliseconds.
+	UptimeMs uint64 `json:"uptimeMs"`
+	// Pid is the daemon's process id.
+	Pid uint32 `json:"pid"`
+	// Home is the directory that holds the daemon's data, lock and log.
+	Home string `json:"home"`
+	// Storage is the database directory.
+	Storage string `json:"storage"`
+	// Socket is the unix socket the daemon listens on.
+	Socket string `json:"socket"`
+	// CoresStored counts the cores in the store; CoresLoaded those open now.
+	CoresStored uint64 `json:"coresStored"`
+	CoresLoaded uint64 `json:"coresLoaded"`
+	// Clients counts the connected RPC clients, this one included.
+	Clients uint32 `json:"clients"`
+	// Network describes the swarm; Available is false until networking lands.
+	Network NetworkStatus `json:"network"`
+}
+
+// NetworkStatus describes the daemon's place in the swarm.
+type NetworkStatus struct {
+	// Available is false while the daemon has no networking.
+	Available bool `json:"available"`
+	// PublicKey is the daemon's Noise static key, hex.
+	PublicKey string `json:"publicKey,omitempty"`
+	// Port is the swarm's UDP and TCP port.
+	Port uint16 `json:"port,omitempty"`
+	// Peers counts connected peers; Topics the joined discovery keys.
+	Peers  uint32 `json:"peers"`
+	Topics uint32 `json:"topics"`
+}
+
+// CoreInfo describes one core.
+type CoreInfo struct {
+	// Key is the core's public key, hex.
+	Key string `json:"key"`
+	// DiscoveryKey is the core's swarm topic, hex.
+	DiscoveryKey string `json:"discoveryKey"`
+	// Length is the number of blocks; ByteLength their total size.
+	Length     uint64 `json:"length"`
+	ByteLength uint64 `json:"byteLength"`
+	// Writable is true when this daemon can append to the core.
+	Writable bool `json:"writable"`
+	// Name is the name of a named writable core, else empty.
+	Name string `json:"name,omitempty"`
+	// Downloaded counts the blocks stored locally.
+	Downloaded uint64 `json:"downloaded"`
+	// Loaded is true while the core is open in the daemon.
+	Loaded bool `json:"loaded"`
+}
+
+// TopicStatus is the swarm configuration of one discovery key.
+type TopicStatus struct {
+	DiscoveryKey string `json:"discoveryKey"`
+	Announce     bool   `json:"announce"`
+	Lookup       bool   `json:"lookup"`
+}
+
+// Peer is a connected peer.
+type Peer struct {
+	RemotePublicKey string `json:"remotePublicKey"`
+	RemoteAddress   string `json:"remoteAddress"`
+	Type            string `json:"type"`
+}
