@@ -10,11 +10,9 @@ import (
 	"io"
 
 	"github.com/urfave/cli/v2"
-)
 
-// Version is the hsp release, set at link time with
-// -ldflags "-X github.com/hspd/hsp/commands.Version=v1.2.3".
-var Version = "v0.0.0-dev"
+	"github.com/hspd/hsp/rpc"
+)
 
 // Exit codes shared by every command.
 const (
@@ -37,12 +35,13 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:            "hsp",
 		Usage:           "a Hyperspace daemon and CLI for hypercores",
-		Version:         Version,
+		Version:         rpc.Version,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
-		Commands:        []*cli.Command{},
+		Flags:           globalFlags(),
+		Commands:        []*cli.Command{daemonCommand()},
 	}
 }
 
@@ -52,4 +51,11 @@ func exitCode(err error) int {
 		return coder.ExitCode()
 	}
 	return ExitError
+}
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "home", Usage: "the daemon's home directory (default $HSP_HOME, else $XDG_DATA_HOME/hsp)"},
+		&cli.StringFlag{Name: "socket", Usage: "the daemon's socket (default derived from the home)"},
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/hspd/hsp/rpc"
 )
 
 func TestVersion(t *testing.T) {
@@ -11,7 +13,7 @@ func TestVersion(t *testing.T) {
 	if code := Main([]string{"hsp", "--version"}, &out, &errOut); code != ExitOK {
 		t.Fatalf("hsp --version exited %d: %s", code, errOut.String())
 	}
-	if got := out.String(); got != "hsp version "+Version+"\n" {
+	if got := out.String(); got != "hsp version "+rpc.Version+"\n" {
 		t.Fatalf("hsp --version printed %q", got)
 	}
 }

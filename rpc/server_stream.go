@@ -131,9 +131,9 @@ type cursorServer struct {
 }
 
 func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error {
-	call.Go()
-	c.mu.Lock()
+	c.mu.Lock() // before Go, so calls take the lock in the order they came
 	defer c.mu.Unlock()
+	call.Go()
 	maxBlocks := min(max(call.Args().MaxBlocks(), 1), maxReadBlocks)
 	maxBytes := min(max(call.Args().MaxBytes(), 1), maxReadBytes)
 	start := c.pos
@@ -159,8 +159,10 @@ func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error 
 	return nil
 }
 
+// finished reports whether the range is exhausted. A live cursor with no
+// end never is.
 func (c *cursorServer) finished() bool {
-	return c.end != 0 && c.pos >= c.end || !c.live && c.pos >= c.end
+	return (c.end != 0 || !c.live) && c.pos >= c.end
 }
 
 // collect waits for the next block, then takes what is already here.

@@ -1,0 +1,205 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hspd/hsp/core/store"
+	"github.com/hspd/hsp/rpc"
+)
+
+// Options configure a Daemon. Home is required; the rest have defaults.
+type Options struct {
+	// Home is the daemon's directory (see rpc.PathsFor).
+	Home string
+	// Socket overrides the socket path derived from Home.
+	Socket string
+	// Logger receives the daemon's log; nil discards it.
+	Logger *slog.Logger
+	// OnClientOpen and OnClientClose observe RPC client connections.
+	OnClientOpen, OnClientClose func(id uint64)
+	// ShutdownTimeout bounds a clean shutdown; 0 means 10 s.
+	ShutdownTimeout time.Duration
+	// Store tunes the store; the zero value is the durable default.
+	Store store.Options
+}
+
+// Daemon is one hsp server on one home.
+type Daemon struct {
+	opts  Options
+	paths rpc.Paths
+	log   *slog.Logger
+
+	lock     *homeLock
+	store    *store.Store
+	listener net.Listener
+	server   *rpc.Server
+	started  time.Time
+
+	cancel   context.CancelFunc
+	stopOnce sync.Once
+	stopped  chan struct{} // closed by requestStop
+	done     chan struct{} // closed when Run's shutdown completes
+	err      error
+}
+
+// New prepares a daemon; nothing is touched until Start.
+func New(opts Options) (*Daemon, error) {
+	if opts.Home == "" {
+		return nil, errors.New("new daemon: Options.Home is required")
+	}
+	home, err := rpc.ResolveHome(opts.Home, os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("new daemon: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.ShutdownTimeout == 0 {
+		opts.ShutdownTimeout = 10 * time.Second
+	}
+	d := &Daemon{opts: opts, paths: rpc.PathsFor(home, os.Getenv), log: log,
+		stopped: make(chan struct{}), done: make(chan struct{})}
+	if opts.Socket != "" {
+		d.paths.Socket = opts.Socket
+	}
+	return d, nil
+}
+
+// Paths returns the daemon's files.
+func (d *Daemon) Paths() rpc.Paths { return d.paths }
+
+// Start locks the home, opens the store and begins serving on the socket.
+// When it returns without error the daemon is ready: clients can dial. It
+// serves until ctx ends, a client calls Stop, or Close is called.
+// ErrAlreadyRunning means another daemon holds the home.
+func (d *Daemon) Start(ctx context.Context) error {
+	if err := d.open(ctx); err != nil {
+		d.closeResources()
+		close(d.done)
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel = cancel
+	d.started = time.Now()
+	d.server = rpc.NewServer(newBackend(d, d.store), rpc.ServerOptions{
+		Logger: d.log.With("pkg", "capnp"), OnClientOpen: d.clientOpened, OnClientClose: d.clientClosed,
+	})
+	served := make(chan error, 1)
+	go func() { served <- d.server.Serve(sctx, d.listener) }()
+	go d.run(ctx, served)
+	d.log.Info("daemon ready", "home", d.paths.Home, "socket", d.paths.Socket, "pid", os.Getpid(), "version", rpc.Version)
+	return nil
+}
+
+func (d *Daemon) open(ctx context.Context) error {
+	if err := privateDir(d.paths.Home); err != nil {
+		return fmt.Errorf("start daemon: %w", err)
+	}
+	lock, err := lockHome(d.paths.Lock)
+	if err != nil {
+		return fmt.Errorf("start daemon: %w", err)
+	}
+	d.lock = lock
+	if d.store, err = store.Open(ctx, d.paths.Storage, d.opts.Store); err != nil {
+		return fmt.Errorf("start daemon: open store: %w", err)
+	}
+	if d.listener, err = listenSocket(d.paths.Socket); err != nil {
+		return fmt.Errorf("start daemon: %w", err)
+	}
+	return nil
+}
+
+// run waits for a reason to stop, then shuts down.
+func (d *Daemon) run(ctx context.Context, served <-chan error) {
+	select {
+	case <-ctx.Done():
+		d.log.Info("stopping", "reason", context.Cause(ctx))
+	case <-d.stopped:
+	case err := <-served:
+		d.log.Error("rpc server failed", "err", err)
+		d.err = err
+	}
+	d.shutdown(served)
+	close(d.done)
+}
+
+func (d *Daemon) shutdown(served <-chan error) {
+	timer := time.AfterFunc(d.opts.ShutdownTimeout, func() {
+		d.log.Error("shutdown is taking longer than allowed", "timeout", d.opts.ShutdownTimeout)
+	})
+	defer timer.Stop()
+	if err := removeSocket(d.paths.Socket); err != nil {
+		d.log.Warn("shutdown", "err", err)
+	}
+	d.cancel() // stops accepting and ends every session
+	select {
+	case <-served:
+	case <-time.After(d.opts.ShutdownTimeout):
+		d.log.Error("sessions did not end in time")
+	}
+	if err := d.closeResources(); err != nil && d.err == nil {
+		d.err = err
+	}
+	d.log.Info("daemon stopped")
+}
+
+// closeResources closes what open created, in reverse order.
+func (d *Daemon) closeResources() error {
+	var errs []error
+	if d.listener != nil {
+		d.listener.Close()
+	}
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+	}
+	if d.lock != nil {
+		errs = append(errs, d.lock.release())
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemon) requestStop() { d.stopOnce.Do(func() { close(d.stopped) }) }
+
+// Done is closed once the daemon has shut down.
+func (d *Daemon) Done() <-chan struct{} { return d.done }
+
+// Err returns what made the daemon stop abnormally, after Done.
+func (d *Daemon) Err() error { return d.err }
+
+// Close stops the daemon and waits until it has shut down. Closing a
+// daemon that was never started does nothing.
+func (d *Daemon) Close() error {
+	if d.started.IsZero() && d.cancel == nil {
+		select {
+		case <-d.done:
+		default:
+			return nil
+		}
+	}
+	d.requestStop()
+	<-d.done
+	return d.err
+}
+
+func (d *Daemon) clientOpened(id uint64) {
+	d.log.Info("client-open", "client", id, "clients", d.server.Clients())
+	if d.opts.OnClientOpen != nil {
+		d.opts.OnClientOpen(id)
+	}
+}
+
+func (d *Daemon) clientClosed(id uint64) {
+	d.log.Info("client-close", "client", id, "clients", d.server.Clients())
+	if d.opts.OnClientClose != nil {
+		d.opts.OnClientClose(id)
+	}
+}

@@ -1,0 +1,118 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hspd/hsp/rpc/schema"
+)
+
+// Batch sizes of RemoteCore.Read: how much one round trip asks for.
+const (
+	readBatchBlocks = 1024
+	readBatchBytes  = 4 << 20
+)
+
+// Read calls fn with blocks [start, end) in order, many per round trip, and
+// two round trips in flight. end 0 means the core's length when Read
+// starts; with live, Read then follows new appends until ctx ends or fn
+// returns an error.
+func (r *RemoteCore) Read(ctx context.Context, start, end uint64, live bool, fn func(index uint64, block []byte) error) error {
+	ctx, cancel := r.call(ctx)
+	defer cancel()
+	f, release := r.c.Read(ctx, func(p schema.Core_read_Params) error {
+		p.SetStart(start)
+		p.SetEnd(end)
+		p.SetLive(live)
+		return nil
+	})
+	defer release()
+	cursor := f.Cursor()
+	next := func() (schema.Cursor_next_Results_Future, func()) {
+		nf, rel := cursor.Next(ctx, func(p schema.Cursor_next_Params) error {
+			p.SetMaxBlocks(readBatchBlocks)
+			p.SetMaxBytes(readBatchBytes)
+			return nil
+		})
+		return nf, rel
+	}
+	pending, rel := next()
+	for {
+		ahead, relAhead := next() // keep a second request in flight
+		done, err := r.deliverBatch(ctx, pending, fn)
+		rel()
+		if err != nil || done {
+			relAhead()
+			return err
+		}
+		pending, rel = ahead, relAhead
+	}
+}
+
+func (r *RemoteCore) deliverBatch(ctx context.Context, f schema.Cursor_next_Results_Future, fn func(uint64, []byte) error) (bool, error) {
+	res, err := f.Struct()
+	if err != nil {
+		return false, r.result(ctx, "read", err)
+	}
+	list, err := res.Blocks()
+	if err != nil {
+		return false, fmt.Errorf("read: %w", err)
+	}
+	for i := range list.Len() {
+		b, err := list.At(i)
+		if err != nil {
+			return false, fmt.Errorf("read: %w", err)
+		}
+		if err := fn(res.Start()+uint64(i), b); err != nil {
+			return false, err
+		}
+	}
+	return res.Done(), nil
+}
+
+// Download is a range of blocks the daemon was asked to fetch.
+type Download struct {
+	r *RemoteCore
+	d schema.Download
+}
+
+// Download asks the daemon to fetch [start, end) (end 0 means the core's
+// length; with live, everything, for good). Blocks arrive from peers once
+// replication lands; a range whose blocks are all here is complete at once.
+func (r *RemoteCore) Download(ctx context.Context, start, end uint64, live bool) (*Download, error) {
+	ctx, cancel := r.call(ctx)
+	defer cancel()
+	f, release := r.c.Download(ctx, func(p schema.Core_download_Params) error {
+		p.SetStart(start)
+		p.SetEnd(end)
+		p.SetLive(live)
+		return nil
+	})
+	defer release()
+	if _, err := f.Struct(); err != nil {
+		return nil, r.result(ctx, fmt.Sprintf("download [%d, %d)", start, end), err)
+	}
+	return &Download{r: r, d: f.Download().AddRef()}, nil
+}
+
+// Wait returns once every block of the range is here.
+func (d *Download) Wait(ctx context.Context) error {
+	ctx, cancel := d.r.call(ctx)
+	defer cancel()
+	f, release := d.d.Wait(ctx, nil)
+	defer release()
+	_, err := f.Struct()
+	return d.r.result(ctx, "wait for download", err)
+}
+
+// Cancel undownloads the range; a Wait in progress fails with
+// context.Canceled.
+func (d *Download) Cancel(ctx context.Context) error {
+	f, release := d.d.Cancel(ctx, nil)
+	defer release()
+	_, err := f.Struct()
+	return d.r.result(ctx, "cancel download", err)
+}
+
+// Release drops the download; an incomplete one is undownloaded.
+func (d *Download) Release() { d.d.Release() }
