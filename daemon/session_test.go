@@ -75,8 +75,8 @@ func TestGarbageOnSocket(t *testing.T) {
 	}
 	for _, junk := range [][]byte{
 		[]byte("GET / HTTP/1.1\r\n\r\n"),
-		{0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0},                   // a huge segment count
-		{0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f},                   // a 1 GiB segment
+		{0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0},                        // a huge segment count
+		{0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f},                        // a 1 GiB segment
 		append([]byte{0, 0, 0, 0, 2, 0, 0, 0}, make([]byte, 16)...), // a nonsense message
 	} {
 		conn, err := net.Dial("unix", d.Paths().Socket)

@@ -260,4 +260,3 @@ func (c *coreServer) Audit(ctx context.Context, call schema.Core_audit) error {
 	res.SetSignature(r.Signature)
 	return nil
 }
-
