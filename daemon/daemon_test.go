@@ -198,3 +198,29 @@ func TestNamedCoreSurvivesRestart(t *testing.T) {
 		t.Fatalf("block 2 after restart: %q, %v", b, err)
 	}
 }
+
+func TestDeleteCore(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	c := dial(t, d)
+	rc, err := c.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Append(ctx, []byte("doomed"))
+	key := rc.Key()
+	if err := c.Delete(ctx, key); err == nil {
+		t.Fatal("deleted a core that a client holds open")
+	}
+	rc.Close()
+	waitFor(t, "the core to unload", func() bool { return loaded(t, c) == 0 })
+	if err := c.Delete(ctx, key); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if list, _ := c.List(ctx); len(list) != 0 {
+		t.Fatalf("list after delete: %+v", list)
+	}
+	if err := c.Delete(ctx, key); !errors.Is(err, rpc.ErrNotFound) {
+		t.Fatalf("second delete: %v, want ErrNotFound", err)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"capnproto.org/go/capnp/v3/flowcontrol"
+
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
 )
@@ -34,7 +36,12 @@ type RemoteCore struct {
 
 var _ core.Core = (*RemoteCore)(nil)
 
+// coreWindow bounds the bytes of calls in flight on one remote core, so a
+// fast writer cannot queue unbounded memory in either process.
+const coreWindow = 2 * MaxMessageSize
+
 func newRemoteCore(ctx context.Context, c schema.Core, info CoreInfo) (*RemoteCore, error) {
+	c.SetFlowLimiter(flowcontrol.NewFixedLimiter(coreWindow))
 	r := &RemoteCore{c: c, writable: info.Writable, name: info.Name, length: info.Length, byteLength: info.ByteLength}
 	k, err := core.ParseKey(info.Key)
 	if err != nil {

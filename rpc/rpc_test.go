@@ -229,3 +229,34 @@ func TestErrorsCrossTheWire(t *testing.T) {
 		}
 	}
 }
+
+func TestNetworkNotAvailableYet(t *testing.T) {
+	_, c := newPair(t)
+	ctx := context.Background()
+	if err := c.Configure(ctx, core.DiscoveryKey{}, ConfigureOptions{Announce: true, Lookup: true}); !errors.Is(err, ErrNetworkUnavailable) {
+		t.Fatalf("configure: %v, want ErrNetworkUnavailable", err)
+	}
+	if _, err := c.Peers(ctx); !errors.Is(err, ErrNetworkUnavailable) {
+		t.Fatalf("peers: %v", err)
+	}
+	if _, err := c.Topics(ctx); !errors.Is(err, ErrNetworkUnavailable) {
+		t.Fatalf("topics: %v", err)
+	}
+}
+
+func TestExtensionWithoutPeers(t *testing.T) {
+	_, c := newPair(t)
+	ctx := context.Background()
+	rc, _ := c.Open(ctx, OpenRequest{New: true})
+	x, err := rc.RegisterExtension(ctx, "hypertrie", func(string, []byte) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if n, err := x.Send(ctx, []byte("hello"), ""); err != nil || n != 0 {
+		t.Fatalf("send with no peers: %d, %v", n, err)
+	}
+	if _, err := rc.RegisterExtension(ctx, "", nil); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("an unnamed extension: %v", err)
+	}
+}
