@@ -3,10 +3,12 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -17,26 +19,35 @@ import (
 func daemonCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "daemon",
-		Usage: "run the hsp daemon in the foreground",
-		Description: `Runs the daemon on the home directory (--home, else $HSP_HOME, else
-$XDG_DATA_HOME/hsp, else ~/.local/share/hsp) until SIGINT, SIGTERM or
-'hsp daemon stop'. A daemon already running on the same home is left alone:
-this command then says so and exits 0.
+		Usage: "run the hsp daemon in the foreground, or start, stop or check one",
+		Description: `Without a subcommand, runs the daemon on the home (--home, else $HSP_HOME,
+else $XDG_DATA_HOME/hsp, else ~/.local/share/hsp) in the foreground until
+SIGINT, SIGTERM or 'hsp daemon stop', logging to stderr. A daemon already
+running on the same home is left alone: this command says so and exits 0.
 
-EXIT STATUS
-   0  the daemon ran and stopped cleanly, or one was already running
-   1  the daemon failed to start or stopped on an error`,
+` + exitStatusHelp,
 		Action: runDaemon,
+		Subcommands: []*cli.Command{
+			{Name: "start", Usage: "start a detached daemon and wait until it answers", Action: daemonStart,
+				Description: "The daemon runs in its own session, with its output in the home's daemon.log.\n\n" + exitStatusHelp},
+			{Name: "stop", Usage: "stop the daemon and wait until it is gone", Action: daemonStop,
+				Description: "Stopping a home where no daemon runs succeeds.\n\n" + exitStatusHelp},
+			{Name: "status", Usage: "describe the running daemon; never starts one", Action: daemonStatus,
+				Description: exitStatusHelp},
+		},
 	}
 }
 
 func runDaemon(c *cli.Context) error {
-	home, err := rpc.ResolveHome(c.String("home"), os.Getenv)
+	if c.Args().Present() {
+		return usagef("no daemon subcommand %q", c.Args().First())
+	}
+	p, err := pathsOf(c)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d, err := daemon.New(daemon.Options{Home: home, Socket: c.String("socket"), Logger: log})
+	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	d, err := daemon.New(daemon.Options{Home: p.Home, Socket: p.Socket, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -44,11 +55,101 @@ func runDaemon(c *cli.Context) error {
 	defer stop()
 	if err := d.Start(ctx); err != nil {
 		if errors.Is(err, daemon.ErrAlreadyRunning) {
-			fmt.Fprintf(c.App.ErrWriter, "hsp: a daemon is already running on %s\n", home)
+			fmt.Fprintf(c.App.ErrWriter, "hsp: a daemon is already running on %s\n", p.Home)
 			return nil
 		}
 		return err
 	}
 	<-d.Done()
 	return d.Err()
+}
+
+func daemonStart(c *cli.Context) error {
+	out := outputOf(c)
+	p, err := pathsOf(c)
+	if err != nil {
+		return err
+	}
+	res := rpc.DaemonResult{Home: p.Home, Socket: p.Socket, Running: true}
+	client, err := rpc.Dial(c.Context, p.Socket)
+	if errors.Is(err, rpc.ErrDaemonUnreachable) {
+		var sp *spawned
+		if sp, err = spawnDaemon(c.Context, c, p); err == nil {
+			client, err = dialWait(c.Context, p.Socket, spawnWait, sp)
+			res.Started = true
+		}
+	}
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	st, err := client.Status(c.Context)
+	if err != nil {
+		return err
+	}
+	res.Pid = st.Pid
+	return out.result(res, func(w io.Writer) {
+		verb := "already running"
+		if res.Started {
+			verb = "started"
+		}
+		fmt.Fprintf(w, "daemon %s (pid %d) on %s\n", verb, res.Pid, res.Socket)
+	})
+}
+
+func daemonStop(c *cli.Context) error {
+	out := outputOf(c)
+	p, err := pathsOf(c)
+	if err != nil {
+		return err
+	}
+	res := rpc.DaemonResult{Home: p.Home, Socket: p.Socket}
+	client, err := rpc.Dial(c.Context, p.Socket)
+	if err == nil {
+		st, _ := client.Status(c.Context)
+		res.Pid = st.Pid
+		err = client.Stop(c.Context)
+		client.Close()
+		if err == nil {
+			err = waitGone(p.Socket, 15*time.Second)
+			res.Stopped = err == nil
+		}
+	}
+	if err != nil && !errors.Is(err, rpc.ErrDaemonUnreachable) {
+		return err
+	}
+	return out.result(res, func(w io.Writer) {
+		if res.Stopped {
+			fmt.Fprintf(w, "daemon stopped (pid %d)\n", res.Pid)
+		} else {
+			fmt.Fprintf(w, "no daemon running on %s\n", p.Home)
+		}
+	})
+}
+
+// waitGone waits until nothing answers on the socket.
+func waitGone(socket string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the daemon did not stop within %v", wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func daemonStatus(c *cli.Context) error {
+	p, err := pathsOf(c)
+	if err != nil {
+		return err
+	}
+	client, err := rpc.Dial(c.Context, p.Socket)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	return printStatus(c, client)
 }

@@ -1,12 +1,10 @@
 // Package commands holds hsp's command-line interface: one file per command,
 // each a thin layer that parses flags, calls the rpc client and renders the
-// result as text or JSON.
+// result as text or, with --json, as the JSON documented in docs/json.md.
 package commands
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
@@ -14,48 +12,69 @@ import (
 	"github.com/hspd/hsp/rpc"
 )
 
-// Exit codes shared by every command.
-const (
-	ExitOK    = 0
-	ExitError = 1
-)
-
 // Main runs hsp with the given arguments (args[0] is the program name) and
 // returns the process exit code. It writes only to stdout and stderr.
 func Main(args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
-	if err := app.RunContext(context.Background(), args); err != nil {
-		fmt.Fprintf(stderr, "hsp: %v\n", err)
-		return exitCode(err)
+	out := newOutput(stdout, stderr)
+	app := newApp(out)
+	err := app.RunContext(context.Background(), reorderArgs(app, args))
+	if err == nil {
+		return ExitOK
 	}
-	return ExitOK
+	return out.fail(err)
 }
 
-func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
-		Name:            "hsp",
-		Usage:           "a Hyperspace daemon and CLI for hypercores",
-		Version:         rpc.Version,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		Flags:           globalFlags(),
-		Commands:        []*cli.Command{daemonCommand()},
+func newApp(out *output) *cli.App {
+	app := &cli.App{
+		Name:                 "hsp",
+		Usage:                "keep and share hypercores: a Hyperspace daemon and its CLI",
+		Version:              rpc.Version,
+		Writer:               out.stdout,
+		ErrWriter:            out.stderr,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError:         usageError,
+		Flags:                globalFlags(),
+		Metadata:             map[string]any{"output": out},
+		Before:               func(c *cli.Context) error { out.setup(c); return nil },
+		Action:               appAction,
+		Commands: []*cli.Command{
+			createCommand(), appendCommand(), catCommand(), infoCommand(), lsCommand(),
+			rmCommand(), statusCommand(), daemonCommand(), completionCommand(), manCommand(),
+		},
 	}
+	forEachCommand(app.Commands, func(c *cli.Command) {
+		c.OnUsageError = usageError
+		c.HideHelpCommand = true
+	})
+	return app
 }
 
-func exitCode(err error) int {
-	var coder cli.ExitCoder
-	if errors.As(err, &coder) {
-		return coder.ExitCode()
+func forEachCommand(cmds []*cli.Command, fn func(*cli.Command)) {
+	for _, c := range cmds {
+		fn(c)
+		forEachCommand(c.Subcommands, fn)
 	}
-	return ExitError
 }
 
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "home", Usage: "the daemon's home directory (default $HSP_HOME, else $XDG_DATA_HOME/hsp)"},
-		&cli.StringFlag{Name: "socket", Usage: "the daemon's socket (default derived from the home)"},
+		&cli.StringFlag{Name: "home", Usage: "the daemon's home `DIR` (default $HSP_HOME, else $XDG_DATA_HOME/hsp)"},
+		&cli.StringFlag{Name: "socket", Usage: "the daemon's socket `PATH` (default derived from the home)"},
+		&cli.BoolFlag{Name: "json", Usage: "print results as JSON (see docs/json.md)"},
+		&cli.BoolFlag{Name: "no-spawn", Usage: "fail instead of starting a daemon when none answers"},
 	}
 }
+
+// appAction runs when no command matched: an unknown name is a usage
+// error, nothing at all shows the help.
+func appAction(c *cli.Context) error {
+	if c.Args().Present() {
+		return usagef("no command %q; see `hsp --help`", c.Args().First())
+	}
+	return cli.ShowAppHelp(c)
+}
+
+// outputOf returns the output of the running app.
+func outputOf(c *cli.Context) *output { return c.App.Metadata["output"].(*output) }

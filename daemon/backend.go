@@ -75,6 +75,11 @@ func (b *backend) Open(ctx context.Context, req rpc.OpenRequest) (rpc.Handle, er
 
 func (b *backend) open(ctx context.Context, req rpc.OpenRequest) (*store.Handle, error) {
 	switch {
+	case req.Key != nil && req.Existing:
+		if _, err := b.store.Lookup(ctx, req.Key.DiscoveryKey()); err != nil {
+			return nil, err
+		}
+		return b.store.OpenKey(ctx, *req.Key)
 	case req.Key != nil:
 		return b.store.OpenKey(ctx, *req.Key)
 	case req.Name != "":
@@ -112,9 +117,9 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %w", err, rpc.ErrNotFound)
+		return rpc.Tagged(err.Error(), rpc.ErrNotFound)
 	case errors.Is(err, store.ErrClosed):
-		return fmt.Errorf("%w: %w", err, core.ErrClosed)
+		return rpc.Tagged(err.Error(), core.ErrClosed)
 	}
 	return err
 }

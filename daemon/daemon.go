@@ -91,7 +91,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.cancel = cancel
 	d.started = time.Now()
 	d.server = rpc.NewServer(newBackend(d, d.store), rpc.ServerOptions{
-		Logger: d.log.With("pkg", "capnp"), OnClientOpen: d.clientOpened, OnClientClose: d.clientClosed,
+		Logger: capnpLogger{d.log.With("pkg", "capnp")}, OnClientOpen: d.clientOpened, OnClientClose: d.clientClosed,
 	})
 	served := make(chan error, 1)
 	go func() { served <- d.server.Serve(sctx, d.listener) }()

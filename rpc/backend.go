@@ -23,11 +23,14 @@ type Backend interface {
 
 // OpenRequest names the core to open: by Key, by Name (a writable core
 // derived from the daemon's master key, created on first use), or New (a
-// fresh random writable core). Exactly one is set.
+// fresh random writable core). Exactly one is set. A Key the store does
+// not hold is recorded, so it can be replicated, unless Existing is set:
+// then it is ErrNotFound.
 type OpenRequest struct {
-	Key  *core.Key
-	Name string
-	New  bool
+	Key      *core.Key
+	Name     string
+	New      bool
+	Existing bool
 }
 
 // LocalCore is a core as the daemon holds it: a core.Core that also tells

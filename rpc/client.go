@@ -184,6 +184,7 @@ func (c *Client) Delete(ctx context.Context, key core.Key) error {
 func (c *Client) Open(ctx context.Context, req OpenRequest) (*RemoteCore, error) {
 	f, release := c.store.Open(ctx, func(p schema.Corestore_open_Params) error {
 		p.SetNew(req.New)
+		p.SetExisting(req.Existing)
 		if req.Key != nil {
 			if err := p.SetKey(req.Key[:]); err != nil {
 				return err

@@ -94,3 +94,34 @@ type remoteError struct {
 
 func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.sentinel }
+
+// Sentinels of package core that clients test for, re-exported so that a
+// client (the CLI among them) needs no import of core.
+var (
+	ErrOutOfRange    = core.ErrOutOfRange
+	ErrNotAvailable  = core.ErrNotAvailable
+	ErrBlockTooLarge = core.ErrBlockTooLarge
+	ErrNotWritable   = core.ErrNotWritable
+	ErrClosed        = core.ErrClosed
+)
+
+// MaxBlockSize is the largest block a core accepts (8 MiB).
+const MaxBlockSize = core.MaxBlockSize
+
+// ErrBadKey: a key argument is not 64 hex characters or hyper://<hex>.
+var ErrBadKey = errors.New("malformed key")
+
+// ParseKey reads a core key written as 64 hex characters or hyper://<hex>.
+func ParseKey(s string) (core.Key, error) {
+	k, err := core.ParseKey(s)
+	if err != nil {
+		return k, fmt.Errorf("%w %q: want 64 hex characters or hyper://<64 hex characters>", ErrBadKey, s)
+	}
+	return k, nil
+}
+
+// Tagged returns an error that reads msg and wraps sentinel without
+// repeating its text, for messages written for people.
+func Tagged(msg string, sentinel error) error {
+	return &remoteError{msg: msg, sentinel: sentinel}
+}

@@ -93,7 +93,7 @@ func (c *corestoreServer) Open(ctx context.Context, call schema.Corestore_open) 
 	}
 	h, err := c.sess.srv.backend.Open(ctx, req)
 	if err != nil {
-		return toWire(fmt.Errorf("open core: %w", err))
+		return toWire(err)
 	}
 	cs := newCoreServer(c.sess, h)
 	if !c.sess.track(cs) {
@@ -140,6 +140,7 @@ func readOpenRequest(p schema.Corestore_open_Params) (OpenRequest, error) {
 		req.New = true
 		set++
 	}
+	req.Existing = p.Existing()
 	if set != 1 {
 		return req, fmt.Errorf("open core: give exactly one of key, name and new: %w", ErrBadRequest)
 	}

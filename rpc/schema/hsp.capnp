@@ -53,7 +53,9 @@ struct CoreInfo {
 interface Corestore {
   # open returns a core by key, by name (created on first use, writable) or
   # new (a fresh random writable core). Exactly one of the three is set.
-  open @0 (key :Data, name :Text, new :Bool) -> (core :Core, info :CoreInfo);
+  # With existing, a key the store does not hold is an error instead of
+  # being recorded.
+  open @0 (key :Data, name :Text, new :Bool, existing :Bool) -> (core :Core, info :CoreInfo);
   list @1 () -> (cores :List(CoreInfo));
   # delete removes a core's data for good.
   delete @2 (key :Data) -> ();

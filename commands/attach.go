@@ -1,0 +1,102 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hspd/hsp/rpc"
+)
+
+// spawnWait is how long a command waits for a daemon it started.
+const spawnWait = 5 * time.Second
+
+// pathsOf decides the home and its files from --home, --socket and the
+// environment.
+func pathsOf(c *cli.Context) (rpc.Paths, error) {
+	home, err := rpc.ResolveHome(c.String("home"), os.Getenv)
+	if err != nil {
+		return rpc.Paths{}, err
+	}
+	p := rpc.PathsFor(home, os.Getenv)
+	if s := c.String("socket"); s != "" {
+		p.Socket = s
+	}
+	return p, nil
+}
+
+// connect dials the home's daemon. When nothing answers it starts one,
+// detached, and waits for it, unless --no-spawn.
+func connect(c *cli.Context) (*rpc.Client, error) {
+	p, err := pathsOf(c)
+	if err != nil {
+		return nil, err
+	}
+	client, err := rpc.Dial(c.Context, p.Socket)
+	if errors.Is(err, rpc.ErrDaemonUnreachable) && !c.Bool("no-spawn") {
+		var sp *spawned
+		if sp, err = spawnDaemon(c.Context, c, p); err == nil {
+			client, err = dialWait(c.Context, p.Socket, spawnWait, sp)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if client.VersionSkew() {
+		fmt.Fprintf(c.App.ErrWriter, "hsp: warning: the daemon runs %s, this is %s; `hsp daemon stop` restarts it on the next command\n",
+			client.DaemonVersion, rpc.Version)
+	}
+	return client, nil
+}
+
+// dialWait dials until the daemon answers or wait passes, backing off. It
+// gives up early when the daemon it spawned (sp, if not nil) failed.
+func dialWait(ctx context.Context, socket string, wait time.Duration, sp *spawned) (*rpc.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	delay := 5 * time.Millisecond
+	for {
+		client, err := rpc.Dial(ctx, socket)
+		if err == nil || !errors.Is(err, rpc.ErrDaemonUnreachable) {
+			return client, err
+		}
+		if sp != nil {
+			if err := sp.failed(); err != nil {
+				return nil, fmt.Errorf("start daemon: %w", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("no daemon answered on %s within %v: %w", socket, wait, rpc.ErrDaemonUnreachable)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
+
+// withClient connects, runs fn and closes the connection.
+func withClient(c *cli.Context, fn func(*rpc.Client) error) error {
+	client, err := connect(c)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	return fn(client)
+}
+
+// openCore opens the core named by a key argument; it must exist.
+func openCore(c *cli.Context, client *rpc.Client, arg string) (*rpc.RemoteCore, error) {
+	key, err := rpc.ParseKey(arg)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := client.Open(c.Context, rpc.OpenRequest{Key: &key, Existing: true})
+	if errors.Is(err, rpc.ErrNotFound) {
+		return nil, rpc.Tagged(fmt.Sprintf("no core %s is stored here (`hsp ls` lists them)", key), rpc.ErrNotFound)
+	}
+	return rc, err
+}

@@ -1,0 +1,47 @@
+package commands
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hspd/hsp/rpc"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "status",
+		Usage:       "describe the daemon (starting one if none runs)",
+		Description: exitStatusHelp,
+		Action: func(c *cli.Context) error {
+			return withClient(c, func(client *rpc.Client) error { return printStatus(c, client) })
+		},
+	}
+}
+
+func printStatus(c *cli.Context, client *rpc.Client) error {
+	st, err := client.Status(c.Context)
+	if err != nil {
+		return err
+	}
+	out := outputOf(c)
+	return out.result(st, func(w io.Writer) {
+		row := func(name, format string, args ...any) {
+			out.dim.Fprintf(w, "%-9s ", name)
+			fmt.Fprintf(w, format+"\n", args...)
+		}
+		row("version", "%s (protocol %d)", st.Version, st.Protocol)
+		row("pid", "%d, up %v", st.Pid, (time.Duration(st.UptimeMs) * time.Millisecond).Round(time.Second))
+		row("home", "%s", st.Home)
+		row("socket", "%s", st.Socket)
+		row("cores", "%d stored, %d loaded", st.CoresStored, st.CoresLoaded)
+		row("clients", "%d", st.Clients)
+		if st.Network.Available {
+			row("network", "port %d, %d peers, %d topics", st.Network.Port, st.Network.Peers, st.Network.Topics)
+		} else {
+			row("network", "not available yet")
+		}
+	})
+}

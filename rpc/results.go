@@ -1,0 +1,76 @@
+package rpc
+
+// Results of the CLI's commands. Each is rendered as text and, under
+// --json, marshalled unchanged; docs/json.md is the contract.
+
+// CreateResult is what `hsp create` prints.
+type CreateResult struct {
+	// Key is the new core's public key, hex.
+	Key string `json:"key"`
+	// DiscoveryKey is its swarm topic, hex.
+	DiscoveryKey string `json:"discoveryKey"`
+	// Name is the name it was created under, if any.
+	Name string `json:"name,omitempty"`
+	// Writable is always true for a created core.
+	Writable bool `json:"writable"`
+}
+
+// AppendResult is what `hsp append` prints.
+type AppendResult struct {
+	// Key is the core appended to.
+	Key string `json:"key"`
+	// Appended counts the blocks this command added.
+	Appended uint64 `json:"appended"`
+	// Length and ByteLength are the core's size afterwards.
+	Length     uint64 `json:"length"`
+	ByteLength uint64 `json:"byteLength"`
+}
+
+// BlockRecord is one line of `hsp cat --json`.
+type BlockRecord struct {
+	// Type is always "block".
+	Type string `json:"type"`
+	// Index is the block's position in the core.
+	Index uint64 `json:"index"`
+	// Data is the block's bytes (base64 in JSON).
+	Data []byte `json:"data"`
+}
+
+// CoreList is what `hsp ls` and `hsp info` print.
+type CoreList struct {
+	Cores []CoreInfo `json:"cores"`
+}
+
+// DeleteResult is what `hsp rm` prints.
+type DeleteResult struct {
+	Key     string `json:"key"`
+	Deleted bool   `json:"deleted"`
+}
+
+// DaemonResult is what `hsp daemon start` and `hsp daemon stop` print.
+type DaemonResult struct {
+	// Running tells whether a daemon runs on the home afterwards.
+	Running bool `json:"running"`
+	// Started is true when this command started it; Stopped when it
+	// stopped it.
+	Started bool `json:"started,omitempty"`
+	Stopped bool `json:"stopped,omitempty"`
+	// Home and Socket locate the daemon.
+	Home   string `json:"home"`
+	Socket string `json:"socket"`
+	// Pid is the running daemon's process id.
+	Pid uint32 `json:"pid,omitempty"`
+}
+
+// ErrorResult is the one JSON object a failing command writes on stderr
+// under --json.
+type ErrorResult struct {
+	// Type is always "error".
+	Type string `json:"type"`
+	// Error is the message a person would read.
+	Error string `json:"error"`
+	// Code names the kind of error (not-found, daemon-unreachable, …).
+	Code string `json:"code"`
+	// ExitCode is the process's exit status.
+	ExitCode int `json:"exitCode"`
+}
