@@ -345,3 +345,17 @@ func TestCLISecondDaemon(t *testing.T) {
 		t.Fatalf("daemon start with one running: %q", got)
 	}
 }
+
+// TestCLICompletion: what the bash and zsh scripts ask hsp for.
+func TestCLICompletion(t *testing.T) {
+	c := newCLI(t)
+	out := c.ok("--generate-bash-completion")
+	for _, cmd := range []string{"create", "append", "cat", "info", "ls", "rm", "status", "daemon"} {
+		if !strings.Contains(out, cmd+"\n") {
+			t.Errorf("completion candidates lack %q:\n%s", cmd, out)
+		}
+	}
+	if out := c.ok("daemon", "--generate-bash-completion"); out != "start\nstop\nstatus\n" {
+		t.Errorf("daemon's completion candidates: %q", out)
+	}
+}

@@ -91,4 +91,3 @@ func (o *output) fail(err error) int {
 	}
 	return code
 }
-

@@ -86,7 +86,7 @@ func logTail(path string, lines int) string {
 // parent: a daemon holding its spawner's pipe would keep `$(hsp create)`
 // waiting for ever.
 func closeOnExec() {
-	entries, err := os.ReadDir("/proc/self/fd")
+	entries, err := os.ReadDir("/dev/fd")
 	if err != nil {
 		return
 	}
