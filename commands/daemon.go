@@ -27,6 +27,10 @@ running on the same home is left alone: this command says so and exits 0.
 
 ` + exitStatusHelp,
 		Action: runDaemon,
+		Flags: []cli.Flag{
+			&cli.DurationFlag{Name: "idle-timeout", Value: daemon.DefaultIdleTimeout, Usage: "unload a core no client has used for `DURATION`"},
+			&cli.IntFlag{Name: "max-loaded", Value: daemon.DefaultMaxLoaded, Usage: "keep at most `N` idle cores loaded"},
+		},
 		Subcommands: []*cli.Command{
 			{Name: "start", Usage: "start a detached daemon and wait until it answers", Action: daemonStart,
 				Description: "The daemon runs in its own session, with its output in the home's daemon.log.\n\n" + exitStatusHelp},
@@ -47,7 +51,10 @@ func runDaemon(c *cli.Context) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
-	d, err := daemon.New(daemon.Options{Home: p.Home, Socket: p.Socket, Logger: log})
+	d, err := daemon.New(daemon.Options{
+		Home: p.Home, Socket: p.Socket, Logger: log,
+		IdleTimeout: c.Duration("idle-timeout"), MaxLoaded: c.Int("max-loaded"),
+	})
 	if err != nil {
 		return err
 	}

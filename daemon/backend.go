@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/hspd/hsp/core"
@@ -19,14 +18,13 @@ type backend struct {
 	d     *Daemon
 	store *store.Store
 
-	mu     sync.Mutex
-	loaded map[core.Key]int // handles given to clients, per core
+	loaded *loadedSet
 }
 
 var _ rpc.Backend = (*backend)(nil)
 
-func newBackend(d *Daemon, st *store.Store) *backend {
-	return &backend{d: d, store: st, loaded: map[core.Key]int{}}
+func newBackend(d *Daemon, st *store.Store, loaded *loadedSet) *backend {
+	return &backend{d: d, store: st, loaded: loaded}
 }
 
 func (b *backend) Status(ctx context.Context) (rpc.Status, error) {
@@ -34,9 +32,7 @@ func (b *backend) Status(ctx context.Context) (rpc.Status, error) {
 	if err != nil {
 		return rpc.Status{}, fmt.Errorf("count cores: %w", err)
 	}
-	b.mu.Lock()
-	loaded := len(b.loaded)
-	b.mu.Unlock()
+	loaded := b.loaded.count()
 	p := b.d.paths
 	return rpc.Status{
 		Version: rpc.Version, UptimeMs: uint64(time.Since(b.d.started).Milliseconds()),
@@ -51,26 +47,23 @@ func (b *backend) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Open hands out a loaded core, loading it from the store if need be. The
+// handle's release drops the session's use of it; the loaded set decides
+// when to close it.
 func (b *backend) Open(ctx context.Context, req rpc.OpenRequest) (rpc.Handle, error) {
-	h, err := b.open(ctx, req)
-	if err != nil {
-		return rpc.Handle{}, storeErr(err)
+	h, ok := (*store.Handle)(nil), false
+	if req.Key != nil {
+		h, ok = b.loaded.use(*req.Key)
+	}
+	if !ok {
+		opened, err := b.open(ctx, req)
+		if err != nil {
+			return rpc.Handle{}, storeErr(err)
+		}
+		h = b.loaded.add(opened)
 	}
 	key := h.Key()
-	b.mu.Lock()
-	b.loaded[key]++
-	b.mu.Unlock()
-	release := func() {
-		b.mu.Lock()
-		if b.loaded[key]--; b.loaded[key] <= 0 {
-			delete(b.loaded, key)
-		}
-		b.mu.Unlock()
-		if err := h.Close(); err != nil {
-			b.d.log.Warn("release core", "key", key.String(), "err", err)
-		}
-	}
-	return rpc.Handle{Core: h, Name: h.Name(), Release: release}, nil
+	return rpc.Handle{Core: h, Name: h.Name(), Release: func() { b.loaded.done(key) }}, nil
 }
 
 func (b *backend) open(ctx context.Context, req rpc.OpenRequest) (*store.Handle, error) {
@@ -94,20 +87,22 @@ func (b *backend) List(ctx context.Context) ([]rpc.CoreInfo, error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	out := make([]rpc.CoreInfo, len(infos))
 	for i, in := range infos {
 		out[i] = rpc.CoreInfo{
 			Key: in.Key.String(), DiscoveryKey: in.DiscoveryKey.String(),
 			Length: in.Length, ByteLength: in.ByteLength, Writable: in.Writable,
-			Name: in.Name, Loaded: b.loaded[in.Key] > 0,
+			Name: in.Name, Loaded: b.loaded.isLoaded(in.Key),
 		}
 	}
 	return out, nil
 }
 
+// Delete removes a core no client uses, unloading it first if it idles.
 func (b *backend) Delete(ctx context.Context, key core.Key) error {
+	if !b.loaded.unload(key) {
+		return fmt.Errorf("delete core %s: a client has it open: %w", key, store.ErrInUse)
+	}
 	return storeErr(b.store.Delete(ctx, key))
 }
 

@@ -27,6 +27,12 @@ type Options struct {
 	OnClientOpen, OnClientClose func(id uint64)
 	// ShutdownTimeout bounds a clean shutdown; 0 means 10 s.
 	ShutdownTimeout time.Duration
+	// IdleTimeout is how long a core no client uses stays loaded; 0 means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxLoaded caps the loaded cores: past it the least recently used
+	// idle ones are closed. 0 means DefaultMaxLoaded.
+	MaxLoaded int
 	// Store tunes the store; the zero value is the durable default.
 	Store store.Options
 }
@@ -39,6 +45,7 @@ type Daemon struct {
 
 	lock     *homeLock
 	store    *store.Store
+	loaded   *loadedSet
 	listener net.Listener
 	server   *rpc.Server
 	started  time.Time
@@ -66,6 +73,12 @@ func New(opts Options) (*Daemon, error) {
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.MaxLoaded <= 0 {
+		opts.MaxLoaded = DefaultMaxLoaded
+	}
 	d := &Daemon{opts: opts, paths: rpc.PathsFor(home, os.Getenv), log: log,
 		stopped: make(chan struct{}), done: make(chan struct{})}
 	if opts.Socket != "" {
@@ -90,7 +103,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.cancel = cancel
 	d.started = time.Now()
-	d.server = rpc.NewServer(newBackend(d, d.store), rpc.ServerOptions{
+	d.loaded = newLoadedSet(d.opts.IdleTimeout, d.opts.MaxLoaded, d.log.With("pkg", "gc"))
+	go d.collect(sctx)
+	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded), rpc.ServerOptions{
 		Logger: capnpLogger{d.log.With("pkg", "capnp")}, OnClientOpen: d.clientOpened, OnClientClose: d.clientClosed,
 	})
 	served := make(chan error, 1)
@@ -158,6 +173,9 @@ func (d *Daemon) closeResources() error {
 	if d.listener != nil {
 		d.listener.Close()
 	}
+	if d.loaded != nil {
+		d.loaded.closeAll()
+	}
 	if d.store != nil {
 		errs = append(errs, d.store.Close())
 	}
@@ -165,6 +183,20 @@ func (d *Daemon) closeResources() error {
 		errs = append(errs, d.lock.release())
 	}
 	return errors.Join(errs...)
+}
+
+// collect unloads idle cores until ctx ends.
+func (d *Daemon) collect(ctx context.Context) {
+	tick := time.NewTicker(min(max(d.opts.IdleTimeout/4, 10*time.Millisecond), 30*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case now := <-tick.C:
+			d.loaded.collect(now)
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 func (d *Daemon) requestStop() { d.stopOnce.Do(func() { close(d.stopped) }) }

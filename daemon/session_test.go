@@ -37,7 +37,7 @@ func loaded(t *testing.T, c *rpc.Client) uint64 {
 // TestSessionReleasedOnDisconnect kills a client in the middle of a call:
 // its cores are released and the daemon keeps serving the others.
 func TestSessionReleasedOnDisconnect(t *testing.T) {
-	d := startDaemon(t, t.TempDir(), Options{})
+	d := startDaemon(t, t.TempDir(), Options{IdleTimeout: 20 * time.Millisecond})
 	ctx := context.Background()
 	watcher := dial(t, d)
 	victim, err := rpc.Dial(ctx, d.Paths().Socket)

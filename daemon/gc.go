@@ -1,0 +1,159 @@
+package daemon
+
+import (
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/core/store"
+)
+
+// Defaults of the garbage collection of loaded cores.
+const (
+	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxLoaded   = 1000
+)
+
+// loadedSet holds the daemon's loaded cores: one store handle each, shared
+// by every client session that uses the core. A core no session uses stays
+// loaded for IdleTimeout, so a client that reopens it soon finds it warm,
+// then closes; when more than MaxLoaded cores are loaded the idle ones go
+// first, least recently used first. Cores in use are never closed, and
+// closing never deletes data.
+type loadedSet struct {
+	mu    sync.Mutex
+	cores map[core.Key]*loadedCore
+	idle  time.Duration
+	max   int
+	log   *slog.Logger
+}
+
+type loadedCore struct {
+	h        *store.Handle
+	users    int
+	lastUsed time.Time
+}
+
+func newLoadedSet(idle time.Duration, max int, log *slog.Logger) *loadedSet {
+	return &loadedSet{cores: map[core.Key]*loadedCore{}, idle: idle, max: max, log: log}
+}
+
+// use returns the loaded core for key with one more user; ok is false when
+// it is not loaded.
+func (s *loadedSet) use(key core.Key) (*store.Handle, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lc := s.cores[key]
+	if lc == nil {
+		return nil, false
+	}
+	lc.users++
+	return lc.h, true
+}
+
+// add records a core just opened from the store, with one user, and
+// returns the handle to use: h, or the one already loaded (h is then
+// closed).
+func (s *loadedSet) add(h *store.Handle) *store.Handle {
+	s.mu.Lock()
+	lc := s.cores[h.Key()]
+	if lc == nil {
+		s.cores[h.Key()] = &loadedCore{h: h, users: 1}
+		s.mu.Unlock()
+		s.collect(time.Now())
+		return h
+	}
+	lc.users++
+	s.mu.Unlock()
+	h.Close()
+	return lc.h
+}
+
+// done drops one user of key.
+func (s *loadedSet) done(key core.Key) {
+	s.mu.Lock()
+	if lc := s.cores[key]; lc != nil {
+		lc.users--
+		lc.lastUsed = time.Now()
+	}
+	s.mu.Unlock()
+	s.collect(time.Now())
+}
+
+// count returns the number of loaded cores.
+func (s *loadedSet) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cores)
+}
+
+// isLoaded reports whether key is loaded.
+func (s *loadedSet) isLoaded(key core.Key) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cores[key] != nil
+}
+
+// unload closes key if no one uses it; it reports false if someone does.
+func (s *loadedSet) unload(key core.Key) bool {
+	s.mu.Lock()
+	lc := s.cores[key]
+	if lc != nil && lc.users > 0 {
+		s.mu.Unlock()
+		return false
+	}
+	delete(s.cores, key)
+	s.mu.Unlock()
+	if lc != nil {
+		s.closeCore(key, lc)
+	}
+	return true
+}
+
+// collect closes the idle cores past the timeout, then the least recently
+// used idle ones while more than max are loaded.
+func (s *loadedSet) collect(now time.Time) {
+	s.mu.Lock()
+	var idle []core.Key
+	for k, lc := range s.cores {
+		if lc.users == 0 {
+			idle = append(idle, k)
+		}
+	}
+	slices.SortFunc(idle, func(a, b core.Key) int { return s.cores[a].lastUsed.Compare(s.cores[b].lastUsed) })
+	var victims []*loadedCore
+	var keys []core.Key
+	for _, k := range idle {
+		lc := s.cores[k]
+		if now.Sub(lc.lastUsed) < s.idle && len(s.cores) <= s.max {
+			continue
+		}
+		delete(s.cores, k)
+		victims, keys = append(victims, lc), append(keys, k)
+	}
+	s.mu.Unlock()
+	for i, lc := range victims {
+		s.closeCore(keys[i], lc)
+	}
+}
+
+func (s *loadedSet) closeCore(key core.Key, lc *loadedCore) {
+	if err := lc.h.Close(); err != nil {
+		s.log.Warn("unload core", "key", key.String(), "err", err)
+		return
+	}
+	s.log.Debug("unloaded core", "key", key.String())
+}
+
+// closeAll closes every loaded core, for shutdown.
+func (s *loadedSet) closeAll() {
+	s.mu.Lock()
+	cores := s.cores
+	s.cores = map[core.Key]*loadedCore{}
+	s.mu.Unlock()
+	for k, lc := range cores {
+		s.closeCore(k, lc)
+	}
+}
