@@ -117,7 +117,7 @@ func daemonStop(c *cli.Context) error {
 		res.Pid = st.Pid
 		err = client.Stop(c.Context)
 		client.Close()
-		if err == nil {
+		if err == nil || errors.Is(err, rpc.ErrDaemonUnreachable) { // it may hang up before answering
 			err = waitGone(p.Socket, 15*time.Second)
 			res.Stopped = err == nil
 		}
