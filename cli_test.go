@@ -359,3 +359,62 @@ func TestCLICompletion(t *testing.T) {
 		t.Errorf("daemon's completion candidates: %q", out)
 	}
 }
+
+// TestCLIRemoteTokenInNetns serves RPC on a non-loopback address, inside a
+// network namespace this test makes: a client with the home's token gets
+// in, one without is refused before any call is served.
+func TestCLIRemoteTokenInNetns(t *testing.T) {
+	if os.Getuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must run this test as root")
+		}
+		t.Skip("needs root for a network namespace")
+	}
+	c := newCLI(t)
+	ns, host := netns(t)
+	daemon := exec.Command("ip", "netns", "exec", ns, c.bin, "--home", c.home, "daemon", "--host", host, "--port", "7070")
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { daemon.Process.Signal(syscall.SIGTERM); daemon.Wait() })
+	addr, tokenFile := host+":7070", filepath.Join(c.home, "token")
+	deadline := time.Now().Add(20 * time.Second)
+	for c.run(nil, "--connect", addr, "--token-file", tokenFile, "status").code != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon in %s never answered", ns)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st := jsonOf(t, c.ok("--connect", addr, "--token-file", tokenFile, "--json", "status"))
+	if st["home"] != c.home {
+		t.Fatalf("status over tcp: %v", st)
+	}
+	c.fails(1, "refused this client's token", "--connect", addr, "status")
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte(strings.Repeat("0", 64)), 0o600)
+	c.fails(1, "refused this client's token", "--connect", addr, "--token-file", bad, "ls")
+}
+
+// netns makes a network namespace joined to this one by a veth pair and
+// returns its name and its address.
+func netns(t *testing.T) (string, string) {
+	t.Helper()
+	id := os.Getpid() % 100000
+	ns, outer, inner := fmt.Sprintf("hsp%d", id), fmt.Sprintf("hspo%d", id), fmt.Sprintf("hspi%d", id)
+	ip := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	ip("netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ip("link", "add", outer, "type", "veth", "peer", "name", inner)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", outer).Run() })
+	ip("link", "set", inner, "netns", ns)
+	ip("addr", "add", "10.199.7.1/24", "dev", outer)
+	ip("link", "set", outer, "up")
+	ip("netns", "exec", ns, "ip", "addr", "add", "10.199.7.2/24", "dev", inner)
+	ip("netns", "exec", ns, "ip", "link", "set", inner, "up")
+	ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+	return ns, "10.199.7.2"
+}

@@ -32,6 +32,9 @@ func pathsOf(c *cli.Context) (rpc.Paths, error) {
 // connect dials the home's daemon. When nothing answers it starts one,
 // detached, and waits for it, unless --no-spawn.
 func connect(c *cli.Context) (*rpc.Client, error) {
+	if addr := c.String("connect"); addr != "" {
+		return dialTCP(c, addr)
+	}
 	p, err := pathsOf(c)
 	if err != nil {
 		return nil, err
@@ -51,6 +54,19 @@ func connect(c *cli.Context) (*rpc.Client, error) {
 			client.DaemonVersion, rpc.Version)
 	}
 	return client, nil
+}
+
+// dialTCP dials a daemon's TCP listener with the token of --token-file.
+func dialTCP(c *cli.Context, addr string) (*rpc.Client, error) {
+	token := ""
+	if f := c.String("token-file"); f != "" {
+		t, err := rpc.ReadToken(f)
+		if err != nil {
+			return nil, err
+		}
+		token = t
+	}
+	return rpc.DialTCP(c.Context, addr, token)
 }
 
 // dialWait dials until the daemon answers or wait passes, backing off. It

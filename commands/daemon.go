@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -30,6 +32,9 @@ running on the same home is left alone: this command says so and exits 0.
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "idle-timeout", Value: daemon.DefaultIdleTimeout, Usage: "unload a core no client has used for `DURATION`"},
 			&cli.IntFlag{Name: "max-loaded", Value: daemon.DefaultMaxLoaded, Usage: "keep at most `N` idle cores loaded"},
+			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "with --port, the TCP `HOST` to serve RPC on"},
+			&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; off loopback clients need the home's token"},
+			&cli.BoolFlag{Name: "require-token", Usage: "require the token on a loopback TCP address too"},
 		},
 		Subcommands: []*cli.Command{
 			{Name: "start", Usage: "start a detached daemon and wait until it answers", Action: daemonStart,
@@ -54,6 +59,7 @@ func runDaemon(c *cli.Context) error {
 	d, err := daemon.New(daemon.Options{
 		Home: p.Home, Socket: p.Socket, Logger: log,
 		IdleTimeout: c.Duration("idle-timeout"), MaxLoaded: c.Int("max-loaded"),
+		TCPAddr: tcpAddr(c), RequireToken: c.Bool("require-token"),
 	})
 	if err != nil {
 		return err
@@ -159,4 +165,12 @@ func daemonStatus(c *cli.Context) error {
 	}
 	defer client.Close()
 	return printStatus(c, client)
+}
+
+// tcpAddr is the TCP address of --host and --port, or "" without --port.
+func tcpAddr(c *cli.Context) string {
+	if !c.IsSet("port") {
+		return ""
+	}
+	return net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
 }

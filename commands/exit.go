@@ -51,6 +51,8 @@ func classify(err error) (int, string) {
 		return ExitRange, "out-of-range"
 	case errors.Is(err, rpc.ErrIncompatible):
 		return ExitError, "incompatible"
+	case errors.Is(err, rpc.ErrUnauthorized):
+		return ExitError, "unauthorized"
 	case errors.Is(err, rpc.ErrBlockTooLarge):
 		return ExitError, "block-too-large"
 	case errors.Is(err, rpc.ErrNotWritable):

@@ -64,6 +64,8 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "socket", Usage: "the daemon's socket `PATH` (default derived from the home)"},
 		&cli.BoolFlag{Name: "json", Usage: "print results as JSON (see docs/json.md)"},
 		&cli.BoolFlag{Name: "no-spawn", Usage: "fail instead of starting a daemon when none answers"},
+		&cli.StringFlag{Name: "connect", Usage: "talk to the daemon at TCP `HOST:PORT` instead of the socket"},
+		&cli.StringFlag{Name: "token-file", EnvVars: []string{"HSP_TOKEN_FILE"}, Usage: "present the token in `FILE` to a TCP daemon"},
 	}
 }
 

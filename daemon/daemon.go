@@ -35,6 +35,11 @@ type Options struct {
 	MaxLoaded int
 	// Store tunes the store; the zero value is the durable default.
 	Store store.Options
+	// TCPAddr, when set, also serves RPC on this TCP host:port. A
+	// non-loopback address always requires the home's token; RequireToken
+	// requires it on loopback too.
+	TCPAddr      string
+	RequireToken bool
 }
 
 // Daemon is one hsp server on one home.
@@ -47,6 +52,8 @@ type Daemon struct {
 	store    *store.Store
 	loaded   *loadedSet
 	listener net.Listener
+	tcp      net.Listener
+	token    string // required of TCP clients; "" when not
 	server   *rpc.Server
 	started  time.Time
 
@@ -107,9 +114,13 @@ func (d *Daemon) Start(ctx context.Context) error {
 	go d.collect(sctx)
 	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded), rpc.ServerOptions{
 		Logger: capnpLogger{d.log.With("pkg", "capnp")}, OnClientOpen: d.clientOpened, OnClientClose: d.clientClosed,
+		OnRefused: func(addr net.Addr, err error) { d.log.Warn("refused tcp client", "addr", addr.String(), "err", err) },
 	})
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- d.server.Serve(sctx, d.listener) }()
+	if d.tcp != nil {
+		go func() { served <- d.server.ServeTCP(sctx, d.tcp, d.token) }()
+	}
 	go d.run(ctx, served)
 	d.log.Info("daemon ready", "home", d.paths.Home, "socket", d.paths.Socket, "pid", os.Getpid(), "version", rpc.Version)
 	return nil
@@ -127,14 +138,46 @@ func (d *Daemon) open(ctx context.Context) error {
 	if d.store, err = store.Open(ctx, d.paths.Storage, d.opts.Store); err != nil {
 		return fmt.Errorf("start daemon: open store: %w", err)
 	}
+	if err := d.listenTCP(); err != nil {
+		return fmt.Errorf("start daemon: %w", err)
+	}
 	if d.listener, err = listenSocket(d.paths.Socket); err != nil {
 		return fmt.Errorf("start daemon: %w", err)
 	}
 	return nil
 }
 
+// listenTCP opens the TCP listener, if asked for, and decides its token.
+func (d *Daemon) listenTCP() error {
+	if d.opts.TCPAddr == "" {
+		return nil
+	}
+	l, err := net.Listen("tcp", d.opts.TCPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", d.opts.TCPAddr, err)
+	}
+	d.tcp = l
+	addr := l.Addr().(*net.TCPAddr)
+	if d.opts.RequireToken || !addr.IP.IsLoopback() {
+		if d.token, err = rpc.EnsureToken(d.paths.Token); err != nil {
+			return err
+		}
+	}
+	d.log.Info("serving rpc over tcp", "addr", addr.String(), "token", d.token != "")
+	return nil
+}
+
+// TCPAddr returns the address of the TCP listener, or nil.
+func (d *Daemon) TCPAddr() net.Addr {
+	if d.tcp == nil {
+		return nil
+	}
+	return d.tcp.Addr()
+}
+
 // run waits for a reason to stop, then shuts down.
 func (d *Daemon) run(ctx context.Context, served <-chan error) {
+	running := 1 + boolInt(d.tcp != nil) // servers still serving
 	select {
 	case <-ctx.Done():
 		d.log.Info("stopping", "reason", context.Cause(ctx))
@@ -142,12 +185,13 @@ func (d *Daemon) run(ctx context.Context, served <-chan error) {
 	case err := <-served:
 		d.log.Error("rpc server failed", "err", err)
 		d.err = err
+		running--
 	}
-	d.shutdown(served)
+	d.shutdown(served, running)
 	close(d.done)
 }
 
-func (d *Daemon) shutdown(served <-chan error) {
+func (d *Daemon) shutdown(served <-chan error, running int) {
 	timer := time.AfterFunc(d.opts.ShutdownTimeout, func() {
 		d.log.Error("shutdown is taking longer than allowed", "timeout", d.opts.ShutdownTimeout)
 	})
@@ -156,10 +200,12 @@ func (d *Daemon) shutdown(served <-chan error) {
 		d.log.Warn("shutdown", "err", err)
 	}
 	d.cancel() // stops accepting and ends every session
-	select {
-	case <-served:
-	case <-time.After(d.opts.ShutdownTimeout):
-		d.log.Error("sessions did not end in time")
+	for range running {
+		select {
+		case <-served:
+		case <-time.After(d.opts.ShutdownTimeout):
+			d.log.Error("sessions did not end in time")
+		}
 	}
 	if err := d.closeResources(); err != nil && d.err == nil {
 		d.err = err
@@ -172,6 +218,9 @@ func (d *Daemon) closeResources() error {
 	var errs []error
 	if d.listener != nil {
 		d.listener.Close()
+	}
+	if d.tcp != nil {
+		d.tcp.Close()
 	}
 	if d.loaded != nil {
 		d.loaded.closeAll()
@@ -234,4 +283,11 @@ func (d *Daemon) clientClosed(id uint64) {
 	if d.opts.OnClientClose != nil {
 		d.opts.OnClientClose(id)
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -23,6 +23,8 @@ type Paths struct {
 	Lock string `json:"lock"`
 	// Log is where a detached daemon writes.
 	Log string `json:"log"`
+	// Token is the file holding the token TCP clients must present.
+	Token string `json:"token"`
 }
 
 // MaxSocketPath is the longest unix socket path Linux accepts (sun_path is
@@ -60,6 +62,7 @@ func PathsFor(home string, getenv func(string) string) Paths {
 		Socket:  filepath.Join(home, "hsp.sock"),
 		Lock:    filepath.Join(home, "LOCK"),
 		Log:     filepath.Join(home, "daemon.log"),
+		Token:   filepath.Join(home, "token"),
 	}
 	if len(p.Socket) > MaxSocketPath {
 		sum := sha256.Sum256([]byte(home))

@@ -24,6 +24,8 @@ type ServerOptions struct {
 	// OnClientOpen and OnClientClose, when set, observe each client
 	// connection by a number unique within the server.
 	OnClientOpen, OnClientClose func(id uint64)
+	// OnRefused, when set, observes a TCP connection refused for its token.
+	OnRefused func(addr net.Addr, err error)
 }
 
 // Server serves a Backend to clients, one session per connection.
@@ -46,6 +48,11 @@ func (s *Server) Clients() int { return int(s.clients.Load()) }
 // Serve accepts connections on l until ctx ends or l fails, then closes l
 // and waits for every session to end. The sessions end when ctx does.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	return s.serve(ctx, l, nil)
+}
+
+// serve accepts on l; admit, if set, vets each connection first.
+func (s *Server) serve(ctx context.Context, l net.Listener, admit func(net.Conn) bool) error {
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
 	defer s.wg.Wait()
@@ -60,7 +67,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.ServeConn(ctx, conn)
+			if admit == nil || admit(conn) {
+				s.ServeConn(ctx, conn)
+			}
 		}()
 	}
 }

@@ -1,0 +1,56 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/hspd/hsp/rpc"
+)
+
+func TestTCPWithToken(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), Options{TCPAddr: "127.0.0.1:0", RequireToken: true})
+	ctx := context.Background()
+	addr := d.TCPAddr().String()
+	fi, err := os.Stat(d.Paths().Token)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, mode %v", err, fi.Mode())
+	}
+	token, err := rpc.ReadToken(d.Paths().Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rpc.DialTCP(ctx, addr, token)
+	if err != nil {
+		t.Fatalf("dial with the token: %v", err)
+	}
+	defer c.Close()
+	if _, err := c.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "00", token[:63] + "0"} {
+		if _, err := rpc.DialTCP(ctx, addr, bad); !errors.Is(err, rpc.ErrUnauthorized) {
+			t.Fatalf("dial with token %q: %v, want ErrUnauthorized", bad, err)
+		}
+	}
+	st, _ := c.Status(ctx)
+	if st.Clients != 1 {
+		t.Fatalf("refused connections were served: %d clients", st.Clients)
+	}
+}
+
+func TestTCPLoopbackWithoutToken(t *testing.T) {
+	d := startDaemon(t, t.TempDir(), Options{TCPAddr: "127.0.0.1:0"})
+	if _, err := os.Stat(d.Paths().Token); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a loopback daemon made a token: %v", err)
+	}
+	c, err := rpc.DialTCP(context.Background(), d.TCPAddr().String(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Status(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

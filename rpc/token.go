@@ -1,0 +1,152 @@
+package rpc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Over TCP a connection starts with one preamble line from the client,
+// "hsp-token <hex>\n" (the token empty when none is set), answered by
+// "ok\n" or "denied\n" before any Cap'n Proto message. A daemon that
+// requires a token serves no call on a connection that did not present it.
+const (
+	tokenPrefix     = "hsp-token "
+	maxPreamble     = 256
+	preambleTimeout = 5 * time.Second
+)
+
+// ErrUnauthorized: the daemon refused the connection's token.
+var ErrUnauthorized = errors.New("the daemon refused this client's token")
+
+// NewToken makes a random token.
+func NewToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// EnsureToken reads the token file at path, creating it (0600) with a new
+// token if it does not exist.
+func EnsureToken(path string) (string, error) {
+	if tok, err := ReadToken(path); err == nil {
+		return tok, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	tok, err := NewToken()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create token file %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintln(f, tok); err != nil {
+		return "", fmt.Errorf("write token file %s: %w", path, err)
+	}
+	return tok, f.Sync()
+}
+
+// ReadToken reads a token file.
+func ReadToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read token file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// DialTCP connects to a daemon's TCP listener, presents token and performs
+// the version handshake.
+func DialTCP(ctx context.Context, addr, token string) (*Client, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w: %w", addr, ErrDaemonUnreachable, err)
+	}
+	if err := presentToken(conn, token); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return NewClient(ctx, conn)
+}
+
+func presentToken(conn net.Conn, token string) error {
+	conn.SetDeadline(time.Now().Add(preambleTimeout))
+	defer conn.SetDeadline(time.Time{})
+	if _, err := fmt.Fprintf(conn, "%s%s\n", tokenPrefix, token); err != nil {
+		return fmt.Errorf("send token: %w", err)
+	}
+	reply, err := readLine(conn)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read token reply: %w", err)
+	case reply == "ok":
+		return nil
+	case reply == "denied":
+		return ErrUnauthorized
+	}
+	return fmt.Errorf("unexpected token reply %q: %w", reply, ErrIncompatible)
+}
+
+// readLine reads one short line byte by byte, so that nothing after it is
+// consumed from the connection.
+func readLine(r io.Reader) (string, error) {
+	var line []byte
+	b := make([]byte, 1)
+	for len(line) < maxPreamble {
+		if _, err := io.ReadFull(r, b); err != nil {
+			return "", err
+		}
+		if b[0] == '\n' {
+			return string(line), nil
+		}
+		line = append(line, b[0])
+	}
+	return "", fmt.Errorf("preamble longer than %d bytes: %w", maxPreamble, ErrBadRequest)
+}
+
+// checkToken reads a client's preamble and answers it. want "" accepts any
+// token.
+func checkToken(conn net.Conn, want string) error {
+	conn.SetDeadline(time.Now().Add(preambleTimeout))
+	defer conn.SetDeadline(time.Time{})
+	line, err := readLine(conn) // unbuffered: what follows is Cap'n Proto
+	if err != nil {
+		return fmt.Errorf("read token: %w", err)
+	}
+	got, ok := strings.CutPrefix(line, tokenPrefix)
+	if !ok || want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		io.WriteString(conn, "denied\n")
+		return ErrUnauthorized
+	}
+	_, err = io.WriteString(conn, "ok\n")
+	return err
+}
+
+// ServeTCP serves a TCP listener like Serve, but serves a connection only
+// once it presented token (any token when token is "").
+func (s *Server) ServeTCP(ctx context.Context, l net.Listener, token string) error {
+	return s.serve(ctx, l, func(conn net.Conn) bool {
+		if err := checkToken(conn, token); err != nil {
+			if s.opts.OnRefused != nil {
+				s.opts.OnRefused(conn.RemoteAddr(), err)
+			}
+			conn.Close()
+			return false
+		}
+		return true
+	})
+}
