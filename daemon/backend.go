@@ -41,9 +41,13 @@ func (b *backend) Status(ctx context.Context) (rpc.Status, error) {
 	}, nil
 }
 
+// stopGrace lets the answer to a stop call reach the client before the
+// daemon hangs up.
+const stopGrace = 50 * time.Millisecond
+
 func (b *backend) Stop(ctx context.Context) error {
 	b.d.log.Info("stop requested by a client")
-	b.d.requestStop()
+	time.AfterFunc(stopGrace, b.d.requestStop)
 	return nil
 }
 

@@ -29,7 +29,11 @@ func TestTCPWithToken(t *testing.T) {
 	if _, err := c.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range []string{"", "00", token[:63] + "0"} {
+	wrong := token[:63] + "0"
+	if token[63] == '0' {
+		wrong = token[:63] + "1"
+	}
+	for _, bad := range []string{"", "00", wrong, token + "0"} {
 		if _, err := rpc.DialTCP(ctx, addr, bad); !errors.Is(err, rpc.ErrUnauthorized) {
 			t.Fatalf("dial with token %q: %v, want ErrUnauthorized", bad, err)
 		}

@@ -25,6 +25,9 @@ var (
 	ErrBadRequest = errors.New("bad request")
 	// ErrTooLarge: a request exceeds the connection's size limits.
 	ErrTooLarge = errors.New("request too large")
+	// ErrLimit: the request would take this client past a limit of the
+	// daemon (open cores, calls in progress).
+	ErrLimit = errors.New("client limit reached")
 )
 
 // wireCodes name the errors that cross the socket. The server puts the code
@@ -45,6 +48,7 @@ var wireCodes = []struct {
 	{"incompatible", ErrIncompatible},
 	{"bad-request", ErrBadRequest},
 	{"too-large", ErrTooLarge},
+	{"limit", ErrLimit},
 	{"deadline", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }

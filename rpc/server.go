@@ -8,11 +8,13 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	capnp "capnproto.org/go/capnp/v3"
 	crpc "capnproto.org/go/capnp/v3/rpc"
 	"capnproto.org/go/capnp/v3/rpc/transport"
 
+	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
 )
 
@@ -26,6 +28,49 @@ type ServerOptions struct {
 	OnClientOpen, OnClientClose func(id uint64)
 	// OnRefused, when set, observes a TCP connection refused for its token.
 	OnRefused func(addr net.Addr, err error)
+	// Limits guard the daemon against one client; zero fields take the
+	// defaults of DefaultLimits.
+	Limits Limits
+}
+
+// Limits bound what one client session can make the daemon hold.
+type Limits struct {
+	// Cores caps the cores a session has open at once.
+	Cores int
+	// Calls caps a session's calls in progress (gets waiting for blocks,
+	// updates, appends, reads).
+	Calls int
+	// EventBytes caps the bytes of events sent to one subscriber and not
+	// yet acknowledged (at least 16 KiB).
+	EventBytes int64
+	// SlowConsumer is how long a subscriber may leave a batch of events
+	// unacknowledged before its subscription is dropped.
+	SlowConsumer time.Duration
+}
+
+// minEventWindow is the smallest event window: far above one batch.
+const minEventWindow = 16 << 10
+
+// DefaultLimits are the limits a Server applies unless told otherwise.
+var DefaultLimits = Limits{Cores: 4096, Calls: 1024, EventBytes: 1 << 20, SlowConsumer: 30 * time.Second}
+
+func (l Limits) withDefaults() Limits {
+	if l.Cores <= 0 {
+		l.Cores = DefaultLimits.Cores
+	}
+	if l.Calls <= 0 {
+		l.Calls = DefaultLimits.Calls
+	}
+	if l.EventBytes <= 0 {
+		l.EventBytes = DefaultLimits.EventBytes
+	}
+	// The flow limiter refuses (panics on) a single message larger than its
+	// window, so the window always holds the largest event batch.
+	l.EventBytes = max(l.EventBytes, minEventWindow)
+	if l.SlowConsumer <= 0 {
+		l.SlowConsumer = DefaultLimits.SlowConsumer
+	}
+	return l
 }
 
 // Server serves a Backend to clients, one session per connection.
@@ -39,6 +84,7 @@ type Server struct {
 
 // NewServer returns a server for b.
 func NewServer(b Backend, opts ServerOptions) *Server {
+	opts.Limits = opts.Limits.withDefaults()
 	return &Server{backend: b, opts: opts}
 }
 
@@ -123,10 +169,21 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	calls atomic.Int32 // calls in progress
+
 	mu      sync.Mutex
 	hello   bool
 	handles map[*coreServer]struct{}
 	closed  bool
+}
+
+// begin counts a call in progress, refusing it past the session's limit.
+func (s *session) begin() (done func(), err error) {
+	if n := s.calls.Add(1); int(n) > s.srv.opts.Limits.Calls {
+		s.calls.Add(-1)
+		return nil, toWire(fmt.Errorf("more than %d calls in progress on this connection: %w", s.srv.opts.Limits.Calls, ErrLimit))
+	}
+	return func() { s.calls.Add(-1) }, nil
 }
 
 func newSession(ctx context.Context, srv *Server, id uint64) *session {
@@ -134,15 +191,19 @@ func newSession(ctx context.Context, srv *Server, id uint64) *session {
 	return &session{srv: srv, id: id, ctx: sctx, cancel: cancel, handles: map[*coreServer]struct{}{}}
 }
 
-// track registers an open core; it fails once the session is closed.
-func (s *session) track(c *coreServer) bool {
+// track registers an open core; it fails once the session is closed or
+// holds as many cores as it may.
+func (s *session) track(c *coreServer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return fmt.Errorf("session closed: %w", core.ErrClosed)
+	}
+	if len(s.handles) >= s.srv.opts.Limits.Cores {
+		return fmt.Errorf("this connection has %d cores open already: %w", len(s.handles), ErrLimit)
 	}
 	s.handles[c] = struct{}{}
-	return true
+	return nil
 }
 
 func (s *session) untrack(c *coreServer) {

@@ -55,6 +55,11 @@ func (c *coreServer) Close(ctx context.Context, call schema.Core_close) error {
 }
 
 func (c *coreServer) Append(ctx context.Context, call schema.Core_append) error {
+	done, err := c.sess.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
 	call.Go()
 	cr, err := c.core()
 	if err != nil {
@@ -84,6 +89,11 @@ func (c *coreServer) Append(ctx context.Context, call schema.Core_append) error 
 }
 
 func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
+	done, err := c.sess.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
 	call.Go()
 	cr, err := c.core()
 	if err != nil {
@@ -106,6 +116,11 @@ func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
 }
 
 func (c *coreServer) Update(ctx context.Context, call schema.Core_update) error {
+	done, err := c.sess.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
 	call.Go()
 	cr, err := c.core()
 	if err != nil {
@@ -124,6 +139,11 @@ func (c *coreServer) Update(ctx context.Context, call schema.Core_update) error 
 }
 
 func (c *coreServer) Seek(ctx context.Context, call schema.Core_seek) error {
+	done, err := c.sess.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
 	call.Go()
 	cr, err := c.core()
 	if err != nil {
@@ -242,6 +262,11 @@ func (c *coreServer) RootHashes(ctx context.Context, call schema.Core_rootHashes
 }
 
 func (c *coreServer) Audit(ctx context.Context, call schema.Core_audit) error {
+	done, err := c.sess.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
 	call.Go()
 	cr, err := c.core()
 	if err != nil {

@@ -96,9 +96,9 @@ func (c *corestoreServer) Open(ctx context.Context, call schema.Corestore_open) 
 		return toWire(err)
 	}
 	cs := newCoreServer(c.sess, h)
-	if !c.sess.track(cs) {
+	if err := c.sess.track(cs); err != nil {
 		h.Release()
-		return toWire(fmt.Errorf("open core: session closed: %w", core.ErrClosed))
+		return toWire(fmt.Errorf("open core: %w", err))
 	}
 	info, err := h.Core.Info(ctx)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"capnproto.org/go/capnp/v3/flowcontrol"
 
@@ -17,7 +18,6 @@ import (
 const (
 	maxReadBlocks = 4096
 	maxReadBytes  = 16 << 20
-	eventWindow   = 1 << 20 // bytes of events in flight to one sink
 )
 
 func (c *coreServer) Download(ctx context.Context, call schema.Core_download) error {
@@ -34,7 +34,7 @@ func (c *coreServer) Download(ctx context.Context, call schema.Core_download) er
 		return toWire(fmt.Errorf("download [%d, %d): %w", start, end, ErrBadRequest))
 	}
 	dctx, cancel := context.WithCancel(c.sess.ctx)
-	d := &downloadServer{done: make(chan struct{}), cancel: cancel}
+	d := &downloadServer{sess: c.sess, done: make(chan struct{}), cancel: cancel}
 	go d.run(dctx, cr, start, end, live)
 	res, err := call.AllocResults()
 	if err != nil {
@@ -48,6 +48,7 @@ func (c *coreServer) Download(ctx context.Context, call schema.Core_download) er
 // cancelled. The replicator will fetch the blocks; until then a range
 // completes when its blocks are appended or already here.
 type downloadServer struct {
+	sess   *session
 	done   chan struct{}
 	err    error
 	cancel context.CancelFunc
@@ -86,6 +87,11 @@ func closed(cr LocalCore) bool {
 }
 
 func (d *downloadServer) Wait(ctx context.Context, call schema.Download_wait) error {
+	finished, err := d.sess.begin()
+	if err != nil {
+		return err
+	}
+	defer finished()
 	call.Go()
 	select {
 	case <-d.done:
@@ -109,7 +115,7 @@ func (c *coreServer) Read(ctx context.Context, call schema.Core_read) error {
 		return err
 	}
 	a := call.Args()
-	cur := &cursorServer{cr: cr, pos: a.Start(), end: a.End(), live: a.Live()}
+	cur := &cursorServer{sess: c.sess, cr: cr, pos: a.Start(), end: a.End(), live: a.Live()}
 	if cur.end == 0 && !cur.live {
 		cur.end = cr.Length()
 	}
@@ -123,6 +129,7 @@ func (c *coreServer) Read(ctx context.Context, call schema.Core_read) error {
 // cursorServer hands out a range of blocks in order, many per call. The
 // client pulls, so it controls the flow.
 type cursorServer struct {
+	sess *session
 	mu   sync.Mutex
 	cr   LocalCore
 	pos  uint64
@@ -133,6 +140,11 @@ type cursorServer struct {
 func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error {
 	c.mu.Lock() // before Go, so calls take the lock in the order they came
 	defer c.mu.Unlock()
+	done, err := c.sess.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
 	call.Go()
 	maxBlocks := min(max(call.Args().MaxBlocks(), 1), maxReadBlocks)
 	maxBytes := min(max(call.Args().MaxBytes(), 1), maxReadBytes)
@@ -194,9 +206,10 @@ func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) 
 		return err
 	}
 	sink := call.Args().Sink().AddRef()
-	sink.SetFlowLimiter(flowcontrol.NewFixedLimiter(eventWindow))
+	limits := c.sess.srv.opts.Limits
+	sink.SetFlowLimiter(flowcontrol.NewFixedLimiter(limits.EventBytes))
 	sctx, cancel := context.WithCancel(c.sess.ctx)
-	go pushEvents(sctx, cr, sink)
+	go pushEvents(sctx, cancel, cr, sink, limits.SlowConsumer)
 	res, err := call.AllocResults()
 	if err != nil {
 		cancel()
@@ -207,15 +220,23 @@ func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) 
 
 // pushEvents sends the core's changes to sink, in order, until ctx ends,
 // the core closes or the sink fails. Changes that pile up while a send is
-// in flight go out together in the next batch.
-func pushEvents(ctx context.Context, cr LocalCore, sink schema.EventSink) {
+// in flight go out together in the next batch; the flow limiter bounds the
+// bytes in flight, and a subscriber that leaves a batch waiting longer than
+// slow is dropped rather than allowed to hold memory.
+func pushEvents(ctx context.Context, drop context.CancelFunc, cr LocalCore, sink schema.EventSink, slow time.Duration) {
 	defer sink.Release()
 	length := cr.Length()
 	for {
 		changed := cr.Changed()
 		if n := cr.Length(); n != length {
 			length = n
-			if err := sendAppend(ctx, sink, n, cr.ByteLength()); err != nil {
+			// A send blocks while the subscriber's window is full; the
+			// call itself must outlive the send, so the watchdog drops
+			// the whole subscription instead of cancelling one call.
+			watchdog := time.AfterFunc(slow, drop)
+			err := sendAppend(ctx, sink, n, cr.ByteLength())
+			watchdog.Stop()
+			if err != nil {
 				return
 			}
 		}
