@@ -25,6 +25,7 @@ var allowedImports = map[string][]string{
 	"core/store":    {"core", "core/coretest"},
 	"core/coretest": {"core"},
 	"core":          {},
+	"bench":         {"rpc", "core", "core/store"},
 }
 
 // allowedTestImports adds what a package's tests may import besides.
