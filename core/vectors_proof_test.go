@@ -133,7 +133,7 @@ func replayProofStep(t *testing.T, i int, s proofStep, writer, reader *Hypercore
 
 func checkProof(t *testing.T, step int, kind string, p Proof, nodes []jsonNode, sig hexBytes) {
 	t.Helper()
-	if !equalNodes(p.Nodes, nodesOf(nodes)) {
+	if !slices.Equal(p.Nodes, nodesOf(nodes)) {
 		t.Errorf("step %d: %s proof nodes %v, want %v", step, kind, indices(p.Nodes), indices(nodesOf(nodes)))
 	}
 	wantHex(t, kind+" signature", p.Signature, sig)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -171,21 +172,9 @@ func TestVectorsFlatTree(t *testing.T) {
 	}
 	for _, c := range v.FullRoots {
 		got := fullRoots(c.TreeIndex)
-		if len(got) != len(c.Roots) || (len(got) > 0 && !equalU64(got, c.Roots)) {
+		if len(got) != len(c.Roots) || (len(got) > 0 && !slices.Equal(got, c.Roots)) {
 			t.Errorf("fullRoots(%d) = %v, want %v", c.TreeIndex, got, c.Roots)
 		}
 	}
 	reportCount(t, "flat-tree.json", len(v.Nodes)+len(v.FullRoots), 105)
-}
-
-func equalU64(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

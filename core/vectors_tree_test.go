@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -70,7 +71,7 @@ func TestVectorsTree(t *testing.T) {
 		leaf := LeafNode(uint64(i), v.Blocks[i])
 		wantHex(t, "leaf hash", leaf.Hash[:], step.LeafHash)
 		roots, err := c.RootHashes(ctx, length-1)
-		if err != nil || !equalNodes(roots, nodesOf(step.Roots)) {
+		if err != nil || !slices.Equal(roots, nodesOf(step.Roots)) {
 			t.Errorf("step %d: roots %v, %v", i, roots, err)
 		}
 		th := TreeHash(roots)
@@ -125,16 +126,4 @@ func toBytes(hs []hexBytes) [][]byte {
 		out[i] = h
 	}
 	return out
-}
-
-func equalNodes(a, b []Node) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
