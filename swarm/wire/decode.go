@@ -18,11 +18,10 @@ const (
 // skipped; a missing required field, a wrong wire type or a truncated body
 // is an error wrapping ErrMalformed. Byte slices in the result alias body.
 func Decode(t Type, body []byte) (Message, error) {
-	dec := decoders[t&15]
-	if dec == nil || t > TypeExtension {
+	if t > TypeExtension || decoders[t] == nil {
 		return nil, fmt.Errorf("decode %v: %w", t, ErrUnknownType)
 	}
-	m, err := dec(body)
+	m, err := decoders[t](body)
 	if err != nil {
 		return nil, fmt.Errorf("decode %v: %w", t, err)
 	}
@@ -198,7 +197,10 @@ func decodeCancel(b []byte) (Message, error) {
 }
 
 func decodeData(b []byte) (Message, error) {
-	m := Data{Nodes: make([]core.Node, 0, countNodes(b))}
+	var m Data
+	if n := countNodes(b); n > 0 {
+		m.Nodes = make([]core.Node, 0, n)
+	}
 	var seen bool
 	err := eachField(b, func(p *pbReader, num, wt uint64) (err error) {
 		switch num {
