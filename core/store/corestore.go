@@ -12,6 +12,8 @@ import (
 // OpenNamed opens the writable core called name, creating it if needed. Its
 // key pair derives from the master key and the name, so the same name gives
 // the same core across restarts (and the same key JS corestore 5 gives it).
+// A core already open read-only, because OpenKey recorded its key before
+// its name was known, stays read-only until its handles are closed.
 func (s *Store) OpenNamed(ctx context.Context, name string) (*Handle, error) {
 	if name == "" {
 		return nil, fmt.Errorf("open named core: empty name")

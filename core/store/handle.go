@@ -16,6 +16,7 @@ import (
 type Handle struct {
 	*core.Hypercore
 	e        *entry
+	name     string
 	released atomic.Bool
 }
 
@@ -29,12 +30,7 @@ func (h *Handle) Close() error {
 
 // Name returns the name a named core was opened with, or "" for a random
 // or remote core.
-func (h *Handle) Name() string {
-	if h.e.rec.origin != originNamed {
-		return ""
-	}
-	return string(h.e.rec.name)
-}
+func (h *Handle) Name() string { return h.name }
 
 // entry is an open core shared by its handles. It stays in Store.open
 // until its core has closed, so a new open never overlaps an old core's
@@ -66,7 +62,11 @@ func (s *Store) acquire(ctx context.Context, key core.Key, ensure func() (record
 			return nil, err
 		}
 	}
-	return &Handle{Hypercore: e.hc, e: e}, nil
+	h := &Handle{Hypercore: e.hc, e: e}
+	if e.rec.origin == originNamed {
+		h.name = string(e.rec.name)
+	}
+	return h, nil
 }
 
 // ref counts one more user of key's entry, making the entry if needed.

@@ -24,13 +24,15 @@ const (
 	kindBlock     = 'b' // ‖ block index → data
 	kindNode      = 'n' // ‖ flat-tree index → hash ‖ size (u64be)
 	kindSignature = 's' // ‖ length → 64-byte signature
-	kindDataPage  = 'D' // ‖ page index → 1024-byte bitfield page
-	kindTreePage  = 'T' // ‖ page index → 1024-byte bitfield page
+	kindDataPage  = 'D' // ‖ page index → run-length encoded 1024-byte bitfield page
+	kindTreePage  = 'T' // ‖ page index → run-length encoded 1024-byte bitfield page
 )
 
 // layoutVersion is written to key v when a database is created. A database
 // with another version is refused, so a later layout can migrate explicitly.
-const layoutVersion = 1
+// Version 1 (never released) stored bitfield pages raw; 2 run-length encodes
+// them.
+const layoutVersion = 2
 
 const (
 	nodeValueSize   = 32 + 8
@@ -96,13 +98,23 @@ func decodeNode(index uint64, v []byte) (core.Node, error) {
 	return n, nil
 }
 
+// encodePage run-length encodes a bitfield page (bitfield-rle, as Have
+// messages carry bitfields). A writer's pages are runs of set bits, so an
+// append's two pages take a few bytes instead of 2 KiB: on the test
+// machine a synced 1.4 KB WAL record costs half as much as a 3.4 KB one.
+func encodePage(pg *core.Page) []byte { return core.EncodeRLE(pg.Bytes[:]) }
+
 // decodePage reads a bitfield page stored under key k (c ‖ id ‖ kind ‖ page).
 func decodePage(k, v []byte) (core.Page, error) {
 	var pg core.Page
-	if len(k) != coreKeyLen || len(v) != core.PageBytes {
-		return pg, fmt.Errorf("bitfield page key of %d bytes, value of %d: %w", len(k), len(v), core.ErrCorrupt)
+	if len(k) != coreKeyLen {
+		return pg, fmt.Errorf("bitfield page key of %d bytes: %w", len(k), core.ErrCorrupt)
 	}
 	pg.Index = binary.BigEndian.Uint64(k[10:])
-	copy(pg.Bytes[:], v)
+	b, err := core.DecodeRLE(v, core.PageBytes)
+	if err != nil {
+		return pg, fmt.Errorf("bitfield page %d: %w: %w", pg.Index, core.ErrCorrupt, err)
+	}
+	copy(pg.Bytes[:], b)
 	return pg, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -68,6 +69,12 @@ func (o Options) pebbleOptions() *pebble.Options {
 	}
 	if po.FS == nil {
 		po.FS = vfs.Default
+	}
+	// Point reads dominate (blocks, nodes): a bloom filter lets a Get skip
+	// the levels without its key. The last level holds most keys and is
+	// read last anyway, so it goes without, as in CockroachDB.
+	for i := range po.Levels[:len(po.Levels)-1] {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	if minSize := o.ValueSeparationMin; minSize >= 0 {
 		if minSize == 0 {

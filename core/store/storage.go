@@ -177,9 +177,10 @@ func (st *coreStorage) fill(pb *pebble.Batch, b *core.Batch) {
 
 func (st *coreStorage) fillPages(pb *pebble.Batch, kind byte, pages []core.Page) {
 	for i := range pages {
-		op := pb.SetDeferred(coreKeyLen, core.PageBytes)
+		enc := encodePage(&pages[i])
+		op := pb.SetDeferred(coreKeyLen, len(enc))
 		coreKey(op.Key, st.id, kind, pages[i].Index)
-		copy(op.Value, pages[i].Bytes[:])
+		copy(op.Value, enc)
 		op.Finish()
 	}
 }

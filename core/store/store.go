@@ -80,8 +80,11 @@ func (s *Store) init(master []byte) error {
 	if err != nil {
 		return fmt.Errorf("read layout version: %w", err)
 	}
-	if len(v) != 8 || binary.BigEndian.Uint64(v) != layoutVersion {
-		return fmt.Errorf("layout version %x, want %d", v, layoutVersion)
+	if len(v) != 8 {
+		return fmt.Errorf("layout version of %d bytes: %w", len(v), core.ErrCorrupt)
+	}
+	if got := binary.BigEndian.Uint64(v); got != layoutVersion {
+		return fmt.Errorf("store has layout version %d, this hsp reads %d", got, layoutVersion)
 	}
 	if s.master, err = s.get(metaKey(prefixMaster)); err != nil || len(s.master) != MasterKeySize {
 		return fmt.Errorf("read master key (%d bytes): %w", len(s.master), errors.Join(err, core.ErrCorrupt))
@@ -155,9 +158,14 @@ func (s *Store) Sync(ctx context.Context) error {
 }
 
 // Close closes every core still open, syncs and closes the database.
-// Handles still held fail with core.ErrClosed afterwards.
+// Handles still held fail with core.ErrClosed afterwards. Closing again
+// does nothing.
 func (s *Store) Close() error {
 	s.mu.Lock()
+	if s.shut {
+		s.mu.Unlock()
+		return nil
+	}
 	s.shut = true
 	entries := make([]*entry, 0, len(s.open))
 	for _, e := range s.open {
@@ -173,9 +181,6 @@ func (s *Store) Close() error {
 	}
 	s.gate.Lock()
 	defer s.gate.Unlock()
-	if s.closed {
-		return nil
-	}
 	s.closed = true
 	errs = append(errs, s.db.LogData(nil, pebble.Sync), s.db.Close())
 	if err := errors.Join(errs...); err != nil {
