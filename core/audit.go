@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -39,11 +40,11 @@ func (c *Hypercore) auditBlocks(ctx context.Context, r *AuditReport) error {
 		}
 		data, err := c.st.Block(ctx, i)
 		if err != nil {
-			return fmt.Errorf("read block %d: %w", i, err)
+			return fmt.Errorf("read block %d: %w", i, missingIsCorrupt(err))
 		}
 		node, err := c.st.Node(ctx, 2*i)
 		if err != nil {
-			return fmt.Errorf("read leaf of block %d: %w", i, err)
+			return fmt.Errorf("read leaf of block %d: %w", i, missingIsCorrupt(err))
 		}
 		if leaf := LeafNode(i, data); leaf != node {
 			return fmt.Errorf("block %d does not match its leaf hash: %w", i, ErrCorrupt)
@@ -60,7 +61,7 @@ func (c *Hypercore) auditNodes(ctx context.Context, r *AuditReport) error {
 		}
 		node, err := c.st.Node(ctx, x)
 		if err != nil {
-			return fmt.Errorf("read tree node %d: %w", x, err)
+			return fmt.Errorf("read tree node %d: %w", x, missingIsCorrupt(err))
 		}
 		if node.Index != x {
 			return fmt.Errorf("tree node %d is stored as %d: %w", x, node.Index, ErrCorrupt)
@@ -72,11 +73,20 @@ func (c *Hypercore) auditNodes(ctx context.Context, r *AuditReport) error {
 		}
 		kids, err := c.nodes(ctx, []uint64{left, right})
 		if err != nil {
-			return fmt.Errorf("read children of tree node %d: %w", x, err)
+			return fmt.Errorf("read children of tree node %d: %w", x, missingIsCorrupt(err))
 		}
 		if ParentNode(kids[0], kids[1]) != node {
 			return fmt.Errorf("tree node %d does not match its children: %w", x, ErrCorrupt)
 		}
 	}
 	return nil
+}
+
+// missingIsCorrupt turns "not stored" into corruption: during an audit the
+// bitfields say the item is there, so its absence is damage.
+func missingIsCorrupt(err error) error {
+	if errors.Is(err, ErrNotStored) {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err
 }

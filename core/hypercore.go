@@ -67,6 +67,13 @@ func (c *Hypercore) loadRoots(ctx context.Context) error {
 	if !VerifyRoots(c.kp.PublicKey, roots, c.header.Length, sig) {
 		return fmt.Errorf("signature of length %d does not verify: %w", c.header.Length, ErrCorrupt)
 	}
+	var size uint64
+	for _, r := range roots {
+		size += r.Size
+	}
+	if size != c.header.ByteLength {
+		return fmt.Errorf("byte length %d, but the signed roots hold %d bytes: %w", c.header.ByteLength, size, ErrCorrupt)
+	}
 	c.roots = roots
 	return nil
 }

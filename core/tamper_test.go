@@ -122,8 +122,10 @@ func TestAuditFindsCorruption(t *testing.T) {
 			x.Hash[0] ^= 1
 			n[14] = x
 		},
-		"node size": func(_ map[uint64][]byte, n map[uint64]Node, _ map[uint64][]byte) { x := n[3]; x.Size++; n[3] = x },
-		"signature": func(_ map[uint64][]byte, _ map[uint64]Node, s map[uint64][]byte) { s[21][0] ^= 1 },
+		"node size":  func(_ map[uint64][]byte, n map[uint64]Node, _ map[uint64][]byte) { x := n[3]; x.Size++; n[3] = x },
+		"signature":  func(_ map[uint64][]byte, _ map[uint64]Node, s map[uint64][]byte) { s[21][0] ^= 1 },
+		"lost block": func(b map[uint64][]byte, _ map[uint64]Node, _ map[uint64][]byte) { delete(b, 3) },
+		"lost node":  func(_ map[uint64][]byte, n map[uint64]Node, _ map[uint64][]byte) { delete(n, 5) },
 	}
 	for name, corrupt := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -152,5 +154,17 @@ func TestOpenRefusesBadSignature(t *testing.T) {
 	st.Tamper(func(_ map[uint64][]byte, _ map[uint64]Node, s map[uint64][]byte) { s[2][5] ^= 1 })
 	if _, err := Open(ctx, st.Reopen(), kp); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("open with a bad signature: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestOpenRefusesWrongByteLength(t *testing.T) {
+	ctx := context.Background()
+	kp := KeyPairFromSeed(make([]byte, 32))
+	w, st := newTestCore(t, kp)
+	w.Append(ctx, []byte("abc"), []byte("de"))
+	w.Close()
+	st.header.ByteLength = 4
+	if _, err := Open(ctx, st.Reopen(), kp); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open with a byte length the roots contradict: %v, want ErrCorrupt", err)
 	}
 }
