@@ -3,6 +3,8 @@ package rpc
 import (
 	"encoding/hex"
 
+	capnp "capnproto.org/go/capnp/v3"
+
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
 )
@@ -99,4 +101,14 @@ func readStatus(in schema.Status) Status {
 		}
 	}
 	return st
+}
+
+// fillDataList copies blocks into a list made for them.
+func fillDataList(list capnp.DataList, blocks [][]byte) error {
+	for i, b := range blocks {
+		if err := list.Set(i, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -168,12 +168,7 @@ func (r *RemoteCore) Append(ctx context.Context, blocks ...[]byte) (uint64, erro
 		if err != nil {
 			return err
 		}
-		for i, b := range blocks {
-			if err := list.Set(i, b); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fillDataList(list, blocks)
 	})
 	defer release()
 	res, err := f.Struct()

@@ -163,12 +163,7 @@ func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error 
 	if err != nil {
 		return err
 	}
-	for i, b := range blocks {
-		if err := list.Set(i, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return fillDataList(list, blocks)
 }
 
 // finished reports whether the range is exhausted. A live cursor with no
