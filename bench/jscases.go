@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// jsResult is the JSON line bench/js/run.js prints (the fields of all
+// its cases).
+type jsResult struct {
+	Type               string    `json:"type"`
+	OffLoopbackBlocked int       `json:"offLoopbackBlocked"`
+	DaemonBlocked      int       `json:"daemonBlocked"`
+	BlocksPerS         float64   `json:"blocksPerS"`
+	GetBlocksPerS      float64   `json:"getBlocksPerS"`
+	StreamBlocksPerS   float64   `json:"streamBlocksPerS"`
+	SpawnS             []float64 `json:"spawnSeconds"`
+	IdleRSSBytes       float64   `json:"idleRssBytes"`
+	CoresRSSBytes      float64   `json:"coresRssBytes"`
+	CoresHeld          int       `json:"coresHeld"`
+}
+
+// runJS runs one case of bench/js/run.js and returns its result line.
+func runJS(ctx context.Context, e *env, name string, flags ...string) (jsResult, error) {
+	args := append([]string{"run.js", name}, flags...)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "node", args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = e.jsDir, &stdout, &stderr
+	// Interrupted, run.js stops its daemons and removes its dirs on SIGTERM.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 20 * time.Second
+	if err := cmd.Run(); err != nil {
+		return jsResult{}, fmt.Errorf("run node %s: %w: %s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
+	}
+	var r jsResult
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &r); err != nil || r.Type != "result" {
+		return jsResult{}, fmt.Errorf("read result of node %s: %q: %w", strings.Join(args, " "), stdout.String(), err)
+	}
+	if n := r.OffLoopbackBlocked + r.DaemonBlocked; n > 0 {
+		return jsResult{}, fmt.Errorf("node %s: the loopback guard blocked %d off-loopback sends", strings.Join(args, " "), n)
+	}
+	return r, nil
+}
+
+func itoa(v int) string { return strconv.Itoa(v) }
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// jsAppend runs the append case of run.js.
+func jsAppend(ctx context.Context, e *env, metric string, a appendSpec) (samples, error) {
+	r, err := runJS(ctx, e, "append", "--n", itoa(a.n), "--size", itoa(a.size), "--batch", itoa(a.batch), "--clients", itoa(a.clients))
+	if err != nil {
+		return nil, err
+	}
+	return samples{metric: {r.BlocksPerS}}, nil
+}
+
+// jsRead runs the read case: get per block, then createReadStream.
+func jsRead(ctx context.Context, e *env, p params) (samples, error) {
+	r, err := runJS(ctx, e, "read", "--n", itoa(p.ReadN), "--get-n", itoa(min(p.ReadGetN, p.ReadN)), "--size", "1024")
+	if err != nil {
+		return nil, err
+	}
+	return samples{mReadGet: {r.GetBlocksPerS}, mReadStream: {r.StreamBlocksPerS}}, nil
+}
+
+// jsStartup runs the startup case: spawn → status, idle RSS, RSS with
+// p.Cores cores held.
+func jsStartup(ctx context.Context, e *env, p params) (samples, error) {
+	r, err := runJS(ctx, e, "startup", "--spawns", itoa(p.Spawns), "--cores", itoa(p.Cores), "--settle-ms", itoa(int(p.Settle.Milliseconds())))
+	if err != nil {
+		return nil, err
+	}
+	if r.CoresHeld != p.Cores {
+		return nil, fmt.Errorf("js startup: held %d cores, want %d", r.CoresHeld, p.Cores)
+	}
+	s := samples{mIdleRSS: {r.IdleRSSBytes / (1 << 20)}, mCoresRSS: {r.CoresRSSBytes / (1 << 20)}}
+	for _, sec := range r.SpawnS {
+		s[mSpawnStatus] = append(s[mSpawnStatus], sec*1000)
+	}
+	return s, nil
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Sides of a measurement.
+const (
+	sideHSP    = "hsp"    // the hsp daemon through package rpc
+	sideJS     = "js"     // the JS Hyperspace 3.19 daemon through @hyperspace/client
+	sideInproc = "inproc" // core/store opened in this process
+)
+
+// Units of the metrics; rates are better higher, the others lower.
+const (
+	unitRate = "blocks/s"
+	unitMs   = "ms"
+	unitMiB  = "MiB"
+)
+
+// Metric names, the same on every side; a measurement is side/metric.
+const (
+	mAppend1     = "append-1k-1"
+	mAppend1x8   = "append-1k-1-x8"
+	mAppend100   = "append-1k-100"
+	mAppend64k   = "append-64k-100"
+	mReadGet     = "read-get"
+	mReadStream  = "read-stream"
+	mSpawnStatus = "spawn-status"
+	mIdleRSS     = "idle-rss"
+	mCoresRSS    = "cores-rss"
+)
+
+// units maps each metric to its unit.
+var units = map[string]string{
+	mAppend1: unitRate, mAppend1x8: unitRate, mAppend100: unitRate, mAppend64k: unitRate,
+	mReadGet: unitRate, mReadStream: unitRate,
+	mSpawnStatus: unitMs, mIdleRSS: unitMiB, mCoresRSS: unitMiB,
+}
+
+// params are the sizes of the workloads; defaultParams at -scale 1.
+type params struct {
+	Append1N   int           `json:"append1"`           // 1 KiB blocks appended one per call, one client
+	Append8N   int           `json:"append1x8"`         // the same over 8 clients, in all
+	Append100N int           `json:"append100"`         // 1 KiB blocks appended 100 per call
+	Append64kN int           `json:"append64k"`         // 64 KiB blocks appended 100 per call
+	ReadN      int           `json:"read"`              // 1 KiB blocks streamed (and written first)
+	ReadGetN   int           `json:"readGet"`           // of those, read one get per block
+	Spawns     int           `json:"spawns"`            // spawn → status samples per round
+	Cores      int           `json:"cores"`             // cores held open for the RSS measurement
+	Settle     time.Duration `json:"settleNanoseconds"` // idle time before an RSS reading
+}
+
+var defaultParams = params{
+	Append1N: 10_000, Append8N: 40_000, Append100N: 200_000, Append64kN: 5000,
+	ReadN: 100_000, ReadGetN: 20_000, Spawns: 5, Cores: 1000, Settle: 2 * time.Second,
+}
+
+// scaled shrinks (or grows) the counts by scale; batched counts stay
+// multiples of 100 and the 8-client count a multiple of 8.
+func (p params) scaled(scale float64) params {
+	n := func(v, multiple int) int {
+		s := int(math.Round(float64(v)*scale/float64(multiple))) * multiple
+		return max(s, multiple)
+	}
+	return params{
+		Append1N: n(p.Append1N, 1), Append8N: n(p.Append8N, 8), Append100N: n(p.Append100N, 100),
+		Append64kN: n(p.Append64kN, 100), ReadN: n(p.ReadN, 100), ReadGetN: n(p.ReadGetN, 1),
+		Spawns: n(p.Spawns, 1), Cores: n(p.Cores, 1), Settle: p.Settle,
+	}
+}
+
+// row is one line of the table: an hsp figure, the JS figure beside it,
+// and the target, a ratio of hsp's figure to a reference figure.
+type row struct {
+	Workload string // what -only selects
+	Title    string
+	Metric   string // hsp's figure: hsp/Metric
+	JS       string // the figure shown beside, a measurement key
+	Ref      string // the target's reference, a measurement key
+	RefLabel string
+	Want     float64 // the ratio hsp/Ref must reach
+	AtMost   bool    // hsp/Ref ≤ Want (time, memory); else ≥ Want
+}
+
+func key(side, metric string) string { return side + "/" + metric }
+
+// rows lists the workloads and their targets (issue 7, part 4).
+func rows(p params) []row {
+	return []row{
+		{"append-1k", "append 1 KiB, 1 per call, 1 client", mAppend1, key(sideJS, mAppend1), key(sideInproc, mAppend1), "in-process", 0.70, false},
+		{"append-1k-x8", "append 1 KiB, 1 per call, 8 clients", mAppend1x8, key(sideJS, mAppend1x8), key(sideHSP, mAppend1), "hsp 1 client", 3, false},
+		{"append-1k-x8", "append 1 KiB, 1 per call, 8 clients vs JS 1 client", mAppend1x8, key(sideJS, mAppend1), key(sideJS, mAppend1), "JS 1 client", 2, false},
+		{"append-1k-b100", "append 1 KiB, 100 per call", mAppend100, key(sideJS, mAppend100), key(sideInproc, mAppend100), "in-process", 0.85, false},
+		{"append-64k-b100", "append 64 KiB, 100 per call", mAppend64k, key(sideJS, mAppend64k), key(sideInproc, mAppend64k), "in-process", 0.85, false},
+		{"read-get", "sequential read, 1 KiB, get per block", mReadGet, key(sideJS, mReadGet), key(sideJS, mReadGet), "JS", 2, false},
+		{"read-stream", "sequential read, 1 KiB, streamed", mReadStream, key(sideJS, mReadStream), key(sideJS, mReadStream), "JS", 5, false},
+		{"spawn-status", "spawn → first status answered", mSpawnStatus, key(sideJS, mSpawnStatus), key(sideJS, mSpawnStatus), "JS", 0.25, true},
+		{"idle-rss", "idle daemon RSS", mIdleRSS, key(sideJS, mIdleRSS), key(sideJS, mIdleRSS), "JS", 1.0 / 3, true},
+		{"cores-rss", fmt.Sprintf("RSS with %d cores held open", p.Cores), mCoresRSS, key(sideJS, mCoresRSS), key(sideJS, mCoresRSS), "JS", 0.1, true},
+	}
+}
+
+// selectRows keeps the rows whose workload -only names; "" keeps all.
+func selectRows(all []row, only string) ([]row, error) {
+	if only == "" {
+		return all, nil
+	}
+	var out []row
+	for _, w := range strings.Split(only, ",") {
+		w = strings.TrimSpace(w)
+		n := len(out)
+		for _, r := range all {
+			if r.Workload == w {
+				out = append(out, r)
+			}
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("select workloads: unknown workload %q (known: %s)", w, strings.Join(workloadNames(all), ", "))
+		}
+	}
+	return out, nil
+}
+
+func workloadNames(all []row) []string {
+	var names []string
+	for _, r := range all {
+		if !slices.Contains(names, r.Workload) {
+			names = append(names, r.Workload)
+		}
+	}
+	return names
+}
+
+// neededKeys lists every measurement the rows read.
+func neededKeys(rs []row) []string {
+	var keys []string
+	for _, r := range rs {
+		for _, k := range []string{key(sideHSP, r.Metric), r.JS, r.Ref} {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
