@@ -1,6 +1,9 @@
 package core
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // PageBytes is the size of one bitfield page: 8192 bits.
 const PageBytes = 1024
@@ -13,6 +16,7 @@ const pageBits = PageBytes * 8
 // concurrent use.
 type Bitfield struct {
 	pages map[uint64]*[PageBytes]byte
+	ones  uint64 // bits set in all
 	top   uint64 // one past the highest set bit ever set
 }
 
@@ -46,8 +50,10 @@ func (b *Bitfield) Set(i uint64, v bool) bool {
 	if v {
 		p[j>>3] |= 0x80 >> (j & 7)
 		b.top = max(b.top, i+1)
+		b.ones++
 	} else {
 		p[j>>3] &^= 0x80 >> (j & 7)
+		b.ones--
 	}
 	return true
 }
@@ -58,6 +64,9 @@ func (b *Bitfield) Len() uint64 { return b.top }
 // Count returns how many bits are set in [start, end).
 func (b *Bitfield) Count(start, end uint64) uint64 {
 	end = min(end, b.top)
+	if start == 0 && end == b.top {
+		return b.ones
+	}
 	var n uint64
 	for i := start; i < end; {
 		p := b.pages[i/pageBits]
@@ -103,6 +112,10 @@ type Page struct {
 // LoadPage installs a page, replacing what was there.
 func (b *Bitfield) LoadPage(pg Page) {
 	p := pg.Bytes
+	if old := b.pages[pg.Index]; old != nil {
+		b.ones -= popcount(old)
+	}
+	b.ones += popcount(&p)
 	b.pages[pg.Index] = &p
 	for i := PageBytes - 1; i >= 0; i-- {
 		if p[i] != 0 {
@@ -158,4 +171,12 @@ func (e *pageEdit) list() []Page {
 		out = append(out, *pg)
 	}
 	return out
+}
+
+func popcount(p *[PageBytes]byte) uint64 {
+	var n int
+	for i := 0; i < PageBytes; i += 8 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(p[i:]))
+	}
+	return uint64(n)
 }

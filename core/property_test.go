@@ -187,3 +187,32 @@ func TestBitfieldProperties(t *testing.T) {
 		}
 	})
 }
+
+// TestBitfieldCountAfterPages: the running count stays right when pages are
+// loaded over others, as a reopened or importing core does.
+func TestBitfieldCountAfterPages(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		bf, shadow := NewBitfield(), NewBitfield()
+		for range rapid.IntRange(1, 20).Draw(t, "ops") {
+			i := rapid.Uint64Range(0, 3*pageBits).Draw(t, "bit")
+			if rapid.Bool().Draw(t, "via page") {
+				e := newPageEdit(bf)
+				e.set(i)
+				for _, pg := range e.list() {
+					bf.LoadPage(pg)
+				}
+			} else {
+				bf.Set(i, rapid.Bool().Draw(t, "value"))
+			}
+			shadow = NewBitfield()
+			for j := range bf.Len() {
+				if bf.Get(j) {
+					shadow.Set(j, true)
+				}
+			}
+			if bf.Count(0, bf.Len()) != shadow.Count(0, shadow.Len()) || bf.Count(0, 1<<62) != shadow.ones {
+				t.Fatalf("count %d, recount %d", bf.Count(0, bf.Len()), shadow.ones)
+			}
+		}
+	})
+}

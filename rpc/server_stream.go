@@ -81,8 +81,9 @@ func (d *downloadServer) run(ctx context.Context, cr LocalCore, start, end uint6
 	}
 }
 
+// closed reports whether cr was closed (cheaply: Has reads one bit).
 func closed(cr LocalCore) bool {
-	_, err := cr.Info(context.Background())
+	_, err := cr.Has(context.Background(), 0)
 	return errors.Is(err, core.ErrClosed)
 }
 
