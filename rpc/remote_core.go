@@ -32,6 +32,8 @@ type RemoteCore struct {
 	byteLength uint64
 	events     []func(Event)
 	sub        schema.Subscription
+
+	ahead readAhead
 }
 
 var _ core.Core = (*RemoteCore)(nil)
@@ -179,10 +181,21 @@ func (r *RemoteCore) Append(ctx context.Context, blocks ...[]byte) (uint64, erro
 	return res.Length(), nil
 }
 
-// Get returns block index; see core.Core.
+// Get returns block index; see core.Core. Gets that walk forward block by
+// block are served by read-ahead (readahead.go).
 func (r *RemoteCore) Get(ctx context.Context, index uint64, opts core.GetOptions) ([]byte, error) {
+	if r.closing.Err() != nil {
+		return nil, fmt.Errorf("get block %d: %w", index, core.ErrClosed)
+	}
+	b, held, sequential := r.ahead.lookup(index)
+	if held {
+		return append([]byte{}, b...), nil
+	}
 	ctx, cancel := r.call(ctx)
 	defer cancel()
+	if length := r.Length(); sequential && opts == (core.GetOptions{}) && index+1 < length {
+		return r.fetchAhead(ctx, index, min(index+readAheadBlocks, length))
+	}
 	f, release := r.c.Get(ctx, func(p schema.Core_get_Params) error {
 		p.SetIndex(index)
 		p.SetNoWait(opts.NoWait)
@@ -194,11 +207,11 @@ func (r *RemoteCore) Get(ctx context.Context, index uint64, opts core.GetOptions
 	if err != nil {
 		return nil, r.result(ctx, fmt.Sprintf("get block %d", index), err)
 	}
-	b, err := res.Block()
+	block, err := res.Block()
 	if err != nil {
 		return nil, fmt.Errorf("get block %d: %w", index, err)
 	}
-	return append([]byte{}, b...), nil
+	return append([]byte{}, block...), nil
 }
 
 // Update waits until the core's length reaches minLength.

@@ -260,3 +260,43 @@ func TestExtensionWithoutPeers(t *testing.T) {
 		t.Fatalf("an unnamed extension: %v", err)
 	}
 }
+
+// TestGetReadAhead: sequential gets are answered from read-ahead, give the
+// same bytes as single gets, and never wait for blocks the daemon lacks.
+func TestGetReadAhead(t *testing.T) {
+	_, c := newPair(t)
+	ctx := context.Background()
+	rc, _ := c.Open(ctx, OpenRequest{New: true})
+	var want [][]byte
+	for i := range 300 {
+		want = append(want, fmt.Appendf(nil, "block %d", i))
+	}
+	rc.Append(ctx, want...)
+	for _, order := range [][]int{seqIndices(0, 300), {5, 6, 7, 3, 4, 5, 200, 201, 202, 299}} {
+		for _, i := range order {
+			got, err := rc.Get(ctx, uint64(i), core.GetOptions{})
+			if err != nil || !bytes.Equal(got, want[i]) {
+				t.Fatalf("get %d: %q, %v", i, got, err)
+			}
+			got[0] = 'X' // the caller owns what it got
+		}
+	}
+	if b, _ := rc.Get(ctx, 1, core.GetOptions{}); !bytes.Equal(b, want[1]) {
+		t.Fatalf("a held block changed under its caller: %q", b)
+	}
+	if _, err := rc.Get(ctx, 300, core.GetOptions{NoWait: true}); !errors.Is(err, core.ErrNotAvailable) {
+		t.Fatalf("get past the end: %v", err)
+	}
+	rc.Close()
+	if _, err := rc.Get(ctx, 2, core.GetOptions{}); !errors.Is(err, core.ErrClosed) {
+		t.Fatalf("get of a held block after close: %v", err)
+	}
+}
+
+func seqIndices(from, to int) []int {
+	var out []int
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
