@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
@@ -417,4 +418,46 @@ func netns(t *testing.T) (string, string) {
 	ip("netns", "exec", ns, "ip", "link", "set", inner, "up")
 	ip("netns", "exec", ns, "ip", "link", "set", "lo", "up")
 	return ns, "10.199.7.2"
+}
+
+// TestCLICatLive follows a core: blocks appended while cat --live runs
+// come out as they land.
+func TestCLICatLive(t *testing.T) {
+	c := newCLI(t)
+	key := strings.TrimSpace(c.ok("create"))
+	c.ok("append", key, "before")
+	cmd := exec.Command(c.bin, "cat", key, "--live")
+	cmd.Env = append(os.Environ(), "HSP_HOME="+c.home)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	lines := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("cat --live printed nothing")
+			return ""
+		}
+	}
+	if l := next(); l != "before" {
+		t.Fatalf("first line %q", l)
+	}
+	c.ok("append", key, "after", "again")
+	if a, b := next(), next(); a != "after" || b != "again" {
+		t.Fatalf("live lines %q, %q", a, b)
+	}
 }
