@@ -54,234 +54,177 @@ func (c *coreServer) Close(ctx context.Context, call schema.Core_close) error {
 	return nil
 }
 
-func (c *coreServer) Append(ctx context.Context, call schema.Core_append) error {
+// answer serves one call on the open core: do computes the result from the
+// core, then fill writes it into the answer alloc makes. Core errors go out
+// with their wire codes.
+func answer[R, T any](c *coreServer, alloc func() (R, error), do func(LocalCore) (T, error), fill func(R, T) error) error {
+	cr, err := c.core()
+	if err != nil {
+		return err
+	}
+	v, err := do(cr)
+	if err != nil {
+		return toWire(err)
+	}
+	res, err := alloc()
+	if err != nil {
+		return err
+	}
+	return fill(res, v)
+}
+
+// long counts a call that may take a while against the session's limit and
+// lets the capability serve other calls meanwhile (goAhead is call.Go).
+func (c *coreServer) long(goAhead func(), serve func() error) error {
 	done, err := c.sess.begin()
 	if err != nil {
 		return err
 	}
 	defer done()
-	call.Go()
-	cr, err := c.core()
+	goAhead()
+	return serve()
+}
+
+type lengths struct{ length, byteLength uint64 }
+
+func (c *coreServer) Append(ctx context.Context, call schema.Core_append) error {
+	return c.long(call.Go, func() error {
+		return answer(c, call.AllocResults, func(cr LocalCore) (lengths, error) {
+			blocks, err := readBlocks(call.Args())
+			if err != nil {
+				return lengths{}, err
+			}
+			n, err := cr.Append(ctx, blocks...)
+			return lengths{n, cr.ByteLength()}, err
+		}, func(res schema.Core_append_Results, l lengths) error {
+			res.SetLength(l.length)
+			res.SetByteLength(l.byteLength)
+			return nil
+		})
+	})
+}
+
+func readBlocks(p schema.Core_append_Params) ([][]byte, error) {
+	list, err := p.Blocks()
 	if err != nil {
-		return err
-	}
-	list, err := call.Args().Blocks()
-	if err != nil {
-		return toWire(fmt.Errorf("append: read blocks: %w", ErrBadRequest))
+		return nil, fmt.Errorf("append: read blocks: %w", ErrBadRequest)
 	}
 	blocks := make([][]byte, list.Len())
 	for i := range blocks {
 		if blocks[i], err = list.At(i); err != nil {
-			return toWire(fmt.Errorf("append: read block %d: %w", i, ErrBadRequest))
+			return nil, fmt.Errorf("append: read block %d: %w", i, ErrBadRequest)
 		}
 	}
-	length, err := cr.Append(ctx, blocks...)
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	res.SetLength(length)
-	res.SetByteLength(cr.ByteLength())
-	return nil
+	return blocks, nil
 }
 
 func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
-	done, err := c.sess.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
-	call.Go()
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	a := call.Args()
-	opts := core.GetOptions{NoWait: a.NoWait(), Timeout: time.Duration(a.TimeoutMs()) * time.Millisecond}
-	block, err := cr.Get(ctx, a.Index(), opts)
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	if block == nil {
-		block = []byte{}
-	}
-	return res.SetBlock(block)
+	return c.long(call.Go, func() error {
+		a := call.Args()
+		opts := core.GetOptions{NoWait: a.NoWait(), Timeout: time.Duration(a.TimeoutMs()) * time.Millisecond}
+		return answer(c, call.AllocResults, func(cr LocalCore) ([]byte, error) {
+			return cr.Get(ctx, a.Index(), opts)
+		}, func(res schema.Core_get_Results, block []byte) error {
+			if block == nil {
+				block = []byte{}
+			}
+			return res.SetBlock(block)
+		})
+	})
 }
 
 func (c *coreServer) Update(ctx context.Context, call schema.Core_update) error {
-	done, err := c.sess.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
-	call.Go()
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	length, err := cr.Update(ctx, call.Args().MinLength())
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	res.SetLength(length)
-	return nil
+	return c.long(call.Go, func() error {
+		return answer(c, call.AllocResults, func(cr LocalCore) (uint64, error) {
+			return cr.Update(ctx, call.Args().MinLength())
+		}, func(res schema.Core_update_Results, n uint64) error {
+			res.SetLength(n)
+			return nil
+		})
+	})
 }
 
 func (c *coreServer) Seek(ctx context.Context, call schema.Core_seek) error {
-	done, err := c.sess.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
-	call.Go()
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	index, offset, err := cr.Seek(ctx, call.Args().ByteOffset())
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	res.SetIndex(index)
-	res.SetOffset(offset)
-	return nil
+	return c.long(call.Go, func() error {
+		return answer(c, call.AllocResults, func(cr LocalCore) ([2]uint64, error) {
+			index, offset, err := cr.Seek(ctx, call.Args().ByteOffset())
+			return [2]uint64{index, offset}, err
+		}, func(res schema.Core_seek_Results, v [2]uint64) error {
+			res.SetIndex(v[0])
+			res.SetOffset(v[1])
+			return nil
+		})
+	})
 }
 
 func (c *coreServer) Has(ctx context.Context, call schema.Core_has) error {
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	has, err := cr.Has(ctx, call.Args().Index())
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	res.SetHas(has)
-	return nil
+	return answer(c, call.AllocResults, func(cr LocalCore) (bool, error) {
+		return cr.Has(ctx, call.Args().Index())
+	}, func(res schema.Core_has_Results, has bool) error {
+		res.SetHas(has)
+		return nil
+	})
 }
 
 func (c *coreServer) Downloaded(ctx context.Context, call schema.Core_downloaded) error {
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	n, err := cr.Downloaded(ctx, call.Args().Start(), call.Args().End())
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	res.SetCount(n)
-	return nil
+	return answer(c, call.AllocResults, func(cr LocalCore) (uint64, error) {
+		return cr.Downloaded(ctx, call.Args().Start(), call.Args().End())
+	}, func(res schema.Core_downloaded_Results, n uint64) error {
+		res.SetCount(n)
+		return nil
+	})
 }
 
 func (c *coreServer) Info(ctx context.Context, call schema.Core_info) error {
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	info, err := cr.Info(ctx)
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	out, err := res.NewInfo()
-	if err != nil {
-		return err
-	}
-	return writeCoreInfo(out, infoOf(info, c.h.Name, true))
+	return answer(c, call.AllocResults, func(cr LocalCore) (core.Info, error) {
+		return cr.Info(ctx)
+	}, func(res schema.Core_info_Results, info core.Info) error {
+		out, err := res.NewInfo()
+		if err != nil {
+			return err
+		}
+		return writeCoreInfo(out, infoOf(info, c.h.Name, true))
+	})
 }
 
 func (c *coreServer) Signature(ctx context.Context, call schema.Core_signature) error {
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	sig, err := cr.Signature(ctx, call.Args().Index())
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	res.SetLength(sig.Length)
-	return res.SetSignature(sig.Signature)
+	return answer(c, call.AllocResults, func(cr LocalCore) (core.SignatureAt, error) {
+		return cr.Signature(ctx, call.Args().Index())
+	}, func(res schema.Core_signature_Results, sig core.SignatureAt) error {
+		res.SetLength(sig.Length)
+		return res.SetSignature(sig.Signature)
+	})
 }
 
 func (c *coreServer) RootHashes(ctx context.Context, call schema.Core_rootHashes) error {
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	roots, err := cr.RootHashes(ctx, call.Args().Index())
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	list, err := res.NewRoots(int32(len(roots)))
-	if err != nil {
-		return err
-	}
-	for i, r := range roots {
-		n := list.At(i)
-		n.SetIndex(r.Index)
-		n.SetSize(r.Size)
-		if err := n.SetHash(r.Hash[:]); err != nil {
+	return answer(c, call.AllocResults, func(cr LocalCore) ([]core.Node, error) {
+		return cr.RootHashes(ctx, call.Args().Index())
+	}, func(res schema.Core_rootHashes_Results, roots []core.Node) error {
+		list, err := res.NewRoots(int32(len(roots)))
+		if err != nil {
 			return err
 		}
-	}
-	return nil
+		for i, r := range roots {
+			n := list.At(i)
+			n.SetIndex(r.Index)
+			n.SetSize(r.Size)
+			if err := n.SetHash(r.Hash[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (c *coreServer) Audit(ctx context.Context, call schema.Core_audit) error {
-	done, err := c.sess.begin()
-	if err != nil {
-		return err
-	}
-	defer done()
-	call.Go()
-	cr, err := c.core()
-	if err != nil {
-		return err
-	}
-	r, err := cr.Audit(ctx)
-	if err != nil {
-		return toWire(err)
-	}
-	res, err := call.AllocResults()
-	if err != nil {
-		return err
-	}
-	res.SetBlocks(r.Blocks)
-	res.SetNodes(r.Nodes)
-	res.SetSignature(r.Signature)
-	return nil
+	return c.long(call.Go, func() error {
+		return answer(c, call.AllocResults, func(cr LocalCore) (core.AuditReport, error) {
+			return cr.Audit(ctx)
+		}, func(res schema.Core_audit_Results, r core.AuditReport) error {
+			res.SetBlocks(r.Blocks)
+			res.SetNodes(r.Nodes)
+			res.SetSignature(r.Signature)
+			return nil
+		})
+	})
 }
