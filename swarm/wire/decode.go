@@ -176,12 +176,24 @@ func decodeRequest(b []byte) (Message, error) {
 	return m, required(err, seen, "index")
 }
 
-// decodeCancel reads a Cancel: a Request's first three fields (a nodes
-// field, unknown to Cancel, is skipped as JS skips it).
 func decodeCancel(b []byte) (Message, error) {
-	m, err := decodeRequest(b)
-	r, _ := m.(Request)
-	return Cancel{Index: r.Index, Bytes: r.Bytes, Hash: r.Hash}, err
+	var m Cancel
+	var seen bool
+	err := eachField(b, func(p *pbReader, num, wt uint64) (err error) {
+		switch num {
+		case 1:
+			m.Index, err = p.uint(wt)
+			seen = true
+		case 2:
+			m.Bytes, err = p.optUint(wt)
+		case 3:
+			m.Hash, err = p.optBool(wt)
+		default:
+			err = p.skip(wt)
+		}
+		return err
+	})
+	return m, required(err, seen, "index")
 }
 
 func decodeData(b []byte) (Message, error) {
