@@ -18,6 +18,8 @@ import (
 const (
 	maxReadBlocks = 4096
 	maxReadBytes  = 16 << 20
+	// eventBatchWindow is how long changes gather before their event goes.
+	eventBatchWindow = 5 * time.Millisecond
 )
 
 func (c *coreServer) Download(ctx context.Context, call schema.Core_download) error {
@@ -241,6 +243,13 @@ func pushEvents(ctx context.Context, drop context.CancelFunc, cr LocalCore, sink
 			if closed(cr) {
 				return
 			}
+		case <-ctx.Done():
+			return
+		}
+		// Let a burst of changes gather into one event: a client appending
+		// in a loop would otherwise get an event message per append.
+		select {
+		case <-time.After(eventBatchWindow):
 		case <-ctx.Done():
 			return
 		}
