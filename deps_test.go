@@ -1,8 +1,14 @@
 package main
 
 import (
+	"go/parser"
+	"go/token"
+	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -11,69 +17,132 @@ const module = "github.com/hspd/hsp"
 
 // allowedImports lists, for each package of ours (a rule covers the
 // subpackages that have none of their own), the packages of ours it may
-// import directly; "x/..." allows x and everything under it. The layering
-// is DEVELOPERS.md's: commands → rpc (and daemon, to run `hsp daemon`);
-// daemon → rpc, swarm, core, core/store; rpc → rpc/schema, core;
-// swarm → core; core/store → core; core → nothing of ours.
+// import directly; "x/..." allows x and everything under it. This is the
+// layering of docs/design.md: dependencies point down only.
 var allowedImports = map[string][]string{
-	"":              {"commands"},
-	"commands":      {"rpc", "daemon"},
-	"daemon":        {"rpc", "swarm", "core", "core/store"},
-	"rpc":           {"rpc/schema", "core", "core/coretest"},
-	"rpc/schema":    {},
-	"swarm":         {"swarm/...", "core"},
-	"core/store":    {"core", "core/coretest"},
-	"core/coretest": {"core"},
-	"core":          {},
-	"bench":         {"rpc", "core", "core/store"},
+	"":                {"commands"},
+	"commands":        {"rpc", "home", "daemon", "swarm/dht"},
+	"daemon":          {"rpc", "home", "core", "core/store", "swarm", "swarm/..."},
+	"rpc":             {"rpc/schema", "core", "home"},
+	"rpc/schema":      {},
+	"home":            {},
+	"swarm":           {"swarm/dht", "swarm/wire", "core"},
+	"swarm/replicate": {"swarm/wire", "core"},
+	"swarm/dht":       {},
+	"swarm/wire":      {"core"},
+	"core/store":      {"core"},
+	"core/coretest":   {"core"},
+	"core":            {},
+	"bench":           {"rpc", "home", "core", "core/store"},
+	"examples":        {"daemon", "rpc", "home", "core"},
 }
 
 // allowedTestImports adds what a package's tests may import besides.
 var allowedTestImports = map[string][]string{
-	"": {"rpc"}, // end-to-end tests of the binary talk to its daemon
+	"":           {"rpc", "home"}, // end-to-end tests of the binary talk to its daemon
+	"rpc":        {"core/coretest"},
+	"core/store": {"core/coretest"},
+	"daemon":     {"core/coretest"},
+}
+
+// fileOnlyImports narrows an allowed import to the files that need it:
+// commands reaches the daemon only to run `hsp daemon`, and the DHT only to
+// run `hsp dht`.
+var fileOnlyImports = map[string]map[string][]string{
+	"commands": {"daemon": {"daemon.go"}, "swarm/dht": {"dht.go"}},
 }
 
 // forbiddenDeps lists modules a package must not reach even indirectly.
 var forbiddenDeps = map[string][]string{
 	"core":       {"github.com/cockroachdb/pebble", "capnproto.org/go/capnp", "github.com/urfave/cli", "github.com/flynn/noise"},
+	"home":       {"github.com/cockroachdb/pebble", "capnproto.org/go/capnp", "github.com/urfave/cli"},
 	"core/store": {"capnproto.org/go/capnp", "github.com/urfave/cli"},
-	"swarm":      {"github.com/cockroachdb/pebble", "capnproto.org/go/capnp", "github.com/urfave/cli"},
-	"rpc":        {"github.com/cockroachdb/pebble", "github.com/urfave/cli"},
+	"swarm": {"github.com/cockroachdb/pebble", "capnproto.org/go/capnp", "github.com/urfave/cli",
+		module + "/rpc", module + "/daemon", module + "/commands", module + "/core/store"},
+	"rpc": {"github.com/cockroachdb/pebble", "github.com/urfave/cli", module + "/swarm", module + "/daemon"},
 }
 
 // TestImportGraph fails when a package imports across the layering.
 func TestImportGraph(t *testing.T) {
-	pkgs := goList(t, "{{.ImportPath}}|{{join .Imports \" \"}}|{{join .TestImports \" \"}}")
-	checked := 0
-	for _, line := range pkgs {
-		parts := strings.SplitN(line, "|", 3)
+	lines := goList(t, "{{.ImportPath}}|{{join .Imports \" \"}}|{{join .TestImports \" \"}}")
+	if len(lines) < 8 {
+		t.Fatalf("go list found only %d packages", len(lines))
+	}
+	for _, v := range importViolations(lines) {
+		t.Error(v)
+	}
+}
+
+// importViolations checks `go list` lines of the form
+// "importPath|imports|testImports" against allowedImports.
+func importViolations(lines []string) []string {
+	var out []string
+	for _, line := range lines {
+		parts := strings.SplitN(line+"||", "|", 4)
 		pkg := rel(parts[0])
 		rule, ok := ruleFor(allowedImports, pkg)
 		if !ok {
-			t.Errorf("package %q has no rule in allowedImports", pkg)
+			out = append(out, "package "+strconv.Quote(pkg)+" has no rule in allowedImports")
 			continue
 		}
 		check := func(imports string, allowed []string) {
 			for _, imp := range strings.Fields(imports) {
 				if target := rel(imp); strings.HasPrefix(imp, module) && !isAllowed(allowed, target) {
-					t.Errorf("%s imports %s, which the layering forbids", pkgName(pkg), pkgName(target))
+					out = append(out, pkgName(pkg)+" imports "+pkgName(target)+", which the layering forbids")
 				}
 			}
 		}
 		check(parts[1], rule)
-		check(parts[2], append(append([]string{}, rule...), allowedTestImports[pkg]...))
-		checked++
+		check(parts[2], append(slices.Clone(rule), allowedTestImports[pkg]...))
 	}
-	if checked < 3 {
-		t.Fatalf("checked only %d packages", checked)
+	return out
+}
+
+// TestFileOnlyImports fails when a file imports what only certain files of
+// its package may.
+func TestFileOnlyImports(t *testing.T) {
+	for pkg, rules := range fileOnlyImports {
+		files, err := filepath.Glob(filepath.Join(pkg, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no Go files in %s: %v", pkg, err)
+		}
+		for _, f := range files {
+			for _, v := range fileViolations(t, f, rules) {
+				t.Error(v)
+			}
+		}
 	}
+}
+
+func fileViolations(t *testing.T, file string, rules map[string][]string) []string {
+	t.Helper()
+	parsed, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ImportsOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, spec := range parsed.Imports {
+		imp, _ := strconv.Unquote(spec.Path.Value)
+		only, ok := rules[rel(imp)]
+		if ok && strings.HasPrefix(imp, module) && !slices.Contains(only, filepath.Base(file)) {
+			out = append(out, file+" imports "+rel(imp)+"; only "+strings.Join(only, ", ")+" may")
+		}
+	}
+	return out
 }
 
 // TestForbiddenDeps fails when a package reaches a module it must not,
 // directly or through others.
 func TestForbiddenDeps(t *testing.T) {
-	for _, line := range goList(t, "{{.ImportPath}}|{{join .Deps \" \"}}") {
-		parts := strings.SplitN(line, "|", 2)
+	for _, v := range depViolations(goList(t, "{{.ImportPath}}|{{join .Deps \" \"}}")) {
+		t.Error(v)
+	}
+}
+
+func depViolations(lines []string) []string {
+	var out []string
+	for _, line := range lines {
+		parts := strings.SplitN(line+"|", "|", 3)
 		pkg := rel(parts[0])
 		banned, ok := ruleFor(forbiddenDeps, pkg)
 		if !ok {
@@ -81,11 +150,55 @@ func TestForbiddenDeps(t *testing.T) {
 		}
 		for _, dep := range strings.Fields(parts[1]) {
 			for _, b := range banned {
-				if strings.HasPrefix(dep, b) {
-					t.Errorf("%s depends on %s", pkgName(pkg), dep)
+				if dep == b || strings.HasPrefix(dep, b+"/") {
+					out = append(out, pkgName(pkg)+" depends on "+dep)
 				}
 			}
 		}
+	}
+	return out
+}
+
+// TestPlantedImportsFail proves the checks above can fail: each planted
+// import breaks a rule of docs/design.md.
+func TestPlantedImportsFail(t *testing.T) {
+	m := module + "/"
+	for _, line := range []string{
+		m + "swarm/dht|" + m + "core|",
+		m + "swarm/replicate|" + m + "rpc|",
+		m + "rpc|" + m + "swarm|",
+		m + "rpc|" + m + "core/coretest|",
+		m + "core|" + m + "home|",
+		m + "home|" + m + "core|",
+		m + "commands||" + m + "core/store",
+		m + "newpkg||",
+	} {
+		if len(importViolations([]string{line})) == 0 {
+			t.Errorf("planted import %q passed the import graph check", line)
+		}
+	}
+	for _, line := range []string{
+		m + "swarm/replicate|github.com/cockroachdb/pebble/v2",
+		m + "swarm|capnproto.org/go/capnp/v3",
+		m + "swarm/wire|" + m + "daemon",
+		m + "core|github.com/flynn/noise",
+	} {
+		if len(depViolations([]string{line})) == 0 {
+			t.Errorf("planted dependency %q passed the dependency check", line)
+		}
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "ls.go")
+	writeFile(t, bad, "package commands\n\nimport _ \""+m+"daemon\"\n")
+	if len(fileViolations(t, bad, fileOnlyImports["commands"])) == 0 {
+		t.Error("a planted import of daemon in commands/ls.go passed the file check")
+	}
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	hsphome "github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -38,7 +39,7 @@ func TestVersionSkew(t *testing.T) {
 	}
 	defer daemon.Wait()
 	defer daemon.Process.Kill()
-	socket := rpc.PathsFor(home, os.Getenv).Socket
+	socket := hsphome.PathsFor(home, os.Getenv).Socket
 	var c *rpc.Client
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if c, err = rpc.Dial(context.Background(), socket); err == nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -17,12 +18,12 @@ const spawnWait = 5 * time.Second
 
 // pathsOf decides the home and its files from --home, --socket and the
 // environment.
-func pathsOf(c *cli.Context) (rpc.Paths, error) {
-	home, err := rpc.ResolveHome(c.String("home"), os.Getenv)
+func pathsOf(c *cli.Context) (home.Paths, error) {
+	dir, err := home.ResolveHome(c.String("home"), os.Getenv)
 	if err != nil {
-		return rpc.Paths{}, err
+		return home.Paths{}, err
 	}
-	p := rpc.PathsFor(home, os.Getenv)
+	p := home.PathsFor(dir, os.Getenv)
 	if s := c.String("socket"); s != "" {
 		p.Socket = s
 	}
@@ -60,7 +61,7 @@ func connect(c *cli.Context) (*rpc.Client, error) {
 func dialTCP(c *cli.Context, addr string) (*rpc.Client, error) {
 	token := ""
 	if f := c.String("token-file"); f != "" {
-		t, err := rpc.ReadToken(f)
+		t, err := home.ReadToken(f)
 		if err != nil {
 			return nil, err
 		}

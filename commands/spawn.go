@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hspd/hsp/rpc"
+	"github.com/hspd/hsp/home"
 )
 
 // spawnDaemon starts `hsp daemon` for the home in its own session, with
@@ -19,7 +19,7 @@ import (
 // attached, so it outlives this command and its terminal. It returns the
 // child's pid. A child that finds another daemon running exits 0, which is
 // fine: the caller dials whichever daemon won.
-func spawnDaemon(ctx context.Context, c *cli.Context, p rpc.Paths) (*spawned, error) {
+func spawnDaemon(ctx context.Context, c *cli.Context, p home.Paths) (*spawned, error) {
 	if err := os.MkdirAll(p.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("start daemon: %w", err)
 	}

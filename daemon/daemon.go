@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/hspd/hsp/core/store"
+	"github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
 // Options configure a Daemon. Home is required; the rest have defaults.
 type Options struct {
-	// Home is the daemon's directory (see rpc.PathsFor).
+	// Home is the daemon's directory (see home.PathsFor).
 	Home string
 	// Socket overrides the socket path derived from Home.
 	Socket string
@@ -45,7 +46,7 @@ type Options struct {
 // Daemon is one hsp server on one home.
 type Daemon struct {
 	opts  Options
-	paths rpc.Paths
+	paths home.Paths
 	log   *slog.Logger
 
 	lock     *homeLock
@@ -69,7 +70,7 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Home == "" {
 		return nil, errors.New("new daemon: Options.Home is required")
 	}
-	home, err := rpc.ResolveHome(opts.Home, os.Getenv)
+	dir, err := home.ResolveHome(opts.Home, os.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("new daemon: %w", err)
 	}
@@ -86,7 +87,7 @@ func New(opts Options) (*Daemon, error) {
 	if opts.MaxLoaded <= 0 {
 		opts.MaxLoaded = DefaultMaxLoaded
 	}
-	d := &Daemon{opts: opts, paths: rpc.PathsFor(home, os.Getenv), log: log,
+	d := &Daemon{opts: opts, paths: home.PathsFor(dir, os.Getenv), log: log,
 		stopped: make(chan struct{}), done: make(chan struct{})}
 	if opts.Socket != "" {
 		d.paths.Socket = opts.Socket
@@ -95,7 +96,7 @@ func New(opts Options) (*Daemon, error) {
 }
 
 // Paths returns the daemon's files.
-func (d *Daemon) Paths() rpc.Paths { return d.paths }
+func (d *Daemon) Paths() home.Paths { return d.paths }
 
 // Start locks the home, opens the store and begins serving on the socket.
 // When it returns without error the daemon is ready: clients can dial. It
@@ -159,7 +160,7 @@ func (d *Daemon) listenTCP() error {
 	d.tcp = l
 	addr := l.Addr().(*net.TCPAddr)
 	if d.opts.RequireToken || !addr.IP.IsLoopback() {
-		if d.token, err = rpc.EnsureToken(d.paths.Token); err != nil {
+		if d.token, err = home.EnsureToken(d.paths.Token); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hspd/hsp/core"
+	hsphome "github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -119,13 +120,13 @@ func TestLongHome(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(t.TempDir(), "run"))
 	d := startDaemon(t, home, Options{})
 	sock := d.Paths().Socket
-	if len(sock) > rpc.MaxSocketPath || strings.HasPrefix(sock, home) {
+	if len(sock) > hsphome.MaxSocketPath || strings.HasPrefix(sock, home) {
 		t.Fatalf("socket %q (%d bytes) is not a short runtime path", sock, len(sock))
 	}
 	if m := mode(t, filepath.Dir(sock)); m != 0o700 {
 		t.Errorf("runtime dir mode %o, want 700", m)
 	}
-	if got := rpc.PathsFor(home, os.Getenv).Socket; got != sock {
+	if got := hsphome.PathsFor(home, os.Getenv).Socket; got != sock {
 		t.Fatalf("a client derives %q, the daemon listens on %q", got, sock)
 	}
 	if _, err := dial(t, d).Status(context.Background()); err != nil {

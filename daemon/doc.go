@@ -3,7 +3,7 @@
 // it is stopped. `hsp daemon` runs one in the foreground; a Go program can
 // run several, each on its own home, with New and Start.
 //
-// On disk, one home holds (rpc.PathsFor names them):
+// On disk, one home holds (home.PathsFor names them):
 //
 //	$HSP_HOME/            0700
 //	├── LOCK              flock held by the running daemon for its lifetime
@@ -18,7 +18,7 @@
 // its owner and renamed into place once the store is open, so a client that
 // finds the socket finds a daemon ready to answer. When the home's socket
 // path would exceed the OS limit the socket lives in the per-user runtime
-// directory instead (rpc.RuntimeDir), under a name derived from the home.
+// directory instead (home.RuntimeDir), under a name derived from the home.
 //
 // Shutdown (SIGINT, SIGTERM, the Stop call or Close) removes the socket and
 // stops accepting, ends every session, lets appends in flight finish, then

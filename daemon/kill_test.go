@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hspd/hsp/core"
+	hsphome "github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -72,7 +73,7 @@ func block(i uint64) []byte { return fmt.Appendf(nil, "acknowledged block %d", i
 // after a restart, and the core passes its audit.
 func TestKillDuringAppends(t *testing.T) {
 	home := t.TempDir()
-	socket := rpc.PathsFor(home, os.Getenv).Socket
+	socket := hsphome.PathsFor(home, os.Getenv).Socket
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var acked uint64
 	const rounds = 8

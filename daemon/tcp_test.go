@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -17,7 +18,7 @@ func TestTCPWithToken(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("token file: %v, mode %v", err, fi.Mode())
 	}
-	token, err := rpc.ReadToken(d.Paths().Token)
+	token, err := home.ReadToken(d.Paths().Token)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package rpc
+package home
 
 import (
 	"crypto/sha256"
