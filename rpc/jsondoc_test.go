@@ -1,0 +1,114 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hspd/hsp/core"
+)
+
+// docKey is the key the examples of docs/json.md use (keys.json's first).
+var docKey = mustKey("03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8")
+
+func mustKey(s string) core.Key {
+	k, err := core.ParseKey(s)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// docExamples are the values behind the JSON examples of docs/json.md, in
+// the order they appear there; each block may hold several JSON values.
+func docExamples() [][]any {
+	const home = "/home/me/.local/share/hsp"
+	return [][]any{
+		{ErrorResult{Type: "error", Error: "no core ab…ab is stored here (`hsp ls` lists them)", Code: "not-found", ExitCode: 4}},
+		{CreateResult{Key: docKey.String(), DiscoveryKey: docKey.DiscoveryKey().String(), Name: "notes", Writable: true}},
+		{AppendResult{Key: docKey.String(), Appended: 2, Length: 5, ByteLength: 12}},
+		{BlockRecord{Type: "block", Index: 0, Data: []byte("hello")}},
+		{CoreList{Cores: []CoreInfo{{Key: docKey.String(), DiscoveryKey: docKey.DiscoveryKey().String(),
+			Length: 5, ByteLength: 12, Writable: true, Name: "notes", Downloaded: 5}}}},
+		{Status{Version: "v0.1.0", Protocol: 1, UptimeMs: 1234, Pid: 4242, Home: home,
+			Storage: home + "/storage", Socket: home + "/hsp.sock", CoresStored: 2, Clients: 1}},
+		{DeleteResult{Key: docKey.String(), Deleted: true}},
+		{DaemonResult{Running: true, Started: true, Home: "…", Socket: "…", Pid: 4242},
+			DaemonResult{Running: false, Stopped: true, Home: "…", Socket: "…", Pid: 4242}},
+	}
+}
+
+// TestJSONDocExamples proves the output contract: every JSON example in
+// docs/json.md is exactly what the result structs marshal to.
+func TestJSONDocExamples(t *testing.T) {
+	blocks := jsonBlocks(t, "../docs/json.md")
+	examples := docExamples()
+	if len(blocks) != len(examples) {
+		t.Fatalf("docs/json.md has %d JSON examples, the test knows %d: add the new one to docExamples", len(blocks), len(examples))
+	}
+	for i, block := range blocks {
+		values := jsonValues(t, block)
+		if len(values) != len(examples[i]) {
+			t.Fatalf("example %d holds %d values, the test knows %d", i, len(values), len(examples[i]))
+		}
+		for j, want := range values {
+			got, err := json.Marshal(examples[i][j])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("example %d.%d:\n docs: %s\n code: %s", i, j, want, got)
+			}
+		}
+	}
+}
+
+// jsonBlocks returns the bodies of the ```json fences of a Markdown file.
+func jsonBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	var cur *strings.Builder
+	for _, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case cur == nil && trimmed == "```json":
+			cur = &strings.Builder{}
+		case cur != nil && trimmed == "```":
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(line + "\n")
+		}
+	}
+	return blocks
+}
+
+// jsonValues splits a block into its JSON values, each compacted.
+func jsonValues(t *testing.T, block string) [][]byte {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(block))
+	var out [][]byte
+	for {
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("docs/json.md: %v in\n%s", err, block)
+		}
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, buf.Bytes())
+	}
+}
