@@ -54,3 +54,32 @@ func ParseDiscoveryKey(s string) (DiscoveryKey, error) {
 	k, err := ParseKey(s)
 	return DiscoveryKey(k), err
 }
+
+// MarshalText writes the key as 64 lowercase hex characters, so that JSON
+// shows it as Hyperspace does.
+func (k Key) MarshalText() ([]byte, error) { return hexText(k[:]), nil }
+
+// UnmarshalText reads a key written as 64 hex characters.
+func (k *Key) UnmarshalText(b []byte) error { return unhexText(k[:], b, "key") }
+
+// MarshalText writes the discovery key as 64 lowercase hex characters.
+func (d DiscoveryKey) MarshalText() ([]byte, error) { return hexText(d[:]), nil }
+
+// UnmarshalText reads a discovery key written as 64 hex characters.
+func (d *DiscoveryKey) UnmarshalText(b []byte) error { return unhexText(d[:], b, "discovery key") }
+
+func hexText(b []byte) []byte {
+	out := make([]byte, hex.EncodedLen(len(b)))
+	hex.Encode(out, b)
+	return out
+}
+
+func unhexText(dst, text []byte, what string) error {
+	if len(text) != hex.EncodedLen(len(dst)) {
+		return fmt.Errorf("parse %s: want %d hex characters, got %d", what, hex.EncodedLen(len(dst)), len(text))
+	}
+	if _, err := hex.Decode(dst, text); err != nil {
+		return fmt.Errorf("parse %s: %w", what, err)
+	}
+	return nil
+}
