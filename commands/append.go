@@ -49,14 +49,14 @@ func appendBlocks(c *cli.Context, client *rpc.Client) error {
 		return err
 	}
 	defer rc.Close()
-	res := rpc.AppendResult{Key: rc.Key().String(), Length: rc.Length(), ByteLength: rc.ByteLength()}
+	res := rpc.AppendResult{Key: rc.Key()}
+	res.Length, res.ByteLength = rc.Known()
 	flush := func(blocks [][]byte) error {
-		n, err := rc.Append(c.Context, blocks...)
-		if err != nil {
+		if _, err := rc.Append(c.Context, blocks...); err != nil {
 			return err
 		}
 		res.Appended += uint64(len(blocks))
-		res.Length, res.ByteLength = n, rc.ByteLength()
+		res.Length, res.ByteLength = rc.Known() // as the append answered
 		return nil
 	}
 	if args := c.Args().Tail(); len(args) > 0 {

@@ -48,12 +48,12 @@ func catBlocks(c *cli.Context, client *rpc.Client) error {
 	}
 	defer rc.Close()
 	start, end, live := c.Uint64("start"), c.Uint64("end"), c.Bool("live")
-	if !live {
+	if length, _ := rc.Known(); !live {
 		if !c.IsSet("end") {
-			end = rc.Length()
+			end = length
 		}
-		if end > rc.Length() {
-			return fmt.Errorf("--end %d is past the core's length %d (use --live to wait): %w", end, rc.Length(), rpc.ErrOutOfRange)
+		if end > length {
+			return fmt.Errorf("--end %d is past the core's length %d (use --live to wait): %w", end, length, rpc.ErrOutOfRange)
 		}
 		if start >= end {
 			return nil

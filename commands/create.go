@@ -36,6 +36,6 @@ func create(c *cli.Context, client *rpc.Client) error {
 		return err
 	}
 	defer rc.Close()
-	res := rpc.CreateResult{Key: rc.Key().String(), DiscoveryKey: rc.DiscoveryKey().String(), Name: rc.Name(), Writable: rc.Writable()}
+	res := rpc.CreateResult{Key: rc.Key(), DiscoveryKey: rc.DiscoveryKey(), Name: rc.Name(), Writable: rc.Writable()}
 	return outputOf(c).result(res, func(w io.Writer) { fmt.Fprintln(w, res.Key) })
 }

@@ -36,12 +36,8 @@ func info(c *cli.Context, client *rpc.Client) error {
 		if err != nil {
 			return err
 		}
-		ci, err := rc.CoreInfo(c.Context)
+		list.Cores = append(list.Cores, rc.OpenInfo()) // open answered it
 		rc.Close()
-		if err != nil {
-			return err
-		}
-		list.Cores = append(list.Cores, ci)
 	}
 	out := outputOf(c)
 	return out.result(list, func(w io.Writer) {

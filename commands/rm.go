@@ -41,7 +41,8 @@ func rm(c *cli.Context, client *rpc.Client, hexKey string) error {
 	if err != nil {
 		return err
 	}
-	length, key := rc.Length(), rc.Key()
+	length, _ := rc.Known()
+	key := rc.Key()
 	rc.Close()
 	if !c.Bool("yes") {
 		if err := confirm(c, fmt.Sprintf("delete core %s (%d blocks) for good? [y/N] ", hexKey, length)); err != nil {
@@ -51,7 +52,7 @@ func rm(c *cli.Context, client *rpc.Client, hexKey string) error {
 	if err := client.Delete(c.Context, key); err != nil {
 		return err
 	}
-	res := rpc.DeleteResult{Key: hexKey, Deleted: true}
+	res := rpc.DeleteResult{Key: key, Deleted: true}
 	return outputOf(c).result(res, func(w io.Writer) { fmt.Fprintf(w, "deleted %s\n", hexKey) })
 }
 

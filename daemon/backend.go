@@ -15,17 +15,19 @@ import (
 // backend serves the store to the RPC server: it is the daemon's
 // rpc.Backend.
 type backend struct {
-	d     *Daemon
-	store *store.Store
-
+	d      *Daemon
+	store  *store.Store
 	loaded *loadedSet
+	net    network
 }
 
 var _ rpc.Backend = (*backend)(nil)
 
-func newBackend(d *Daemon, st *store.Store, loaded *loadedSet) *backend {
-	return &backend{d: d, store: st, loaded: loaded}
+func newBackend(d *Daemon, st *store.Store, loaded *loadedSet, net network) *backend {
+	return &backend{d: d, store: st, loaded: loaded, net: net}
 }
+
+func (b *backend) Network() rpc.Network { return b.net }
 
 func (b *backend) Status(ctx context.Context) (rpc.Status, error) {
 	infos, err := b.store.List(ctx)
@@ -37,7 +39,7 @@ func (b *backend) Status(ctx context.Context) (rpc.Status, error) {
 	return rpc.Status{
 		Version: rpc.Version, UptimeMs: uint64(time.Since(b.d.started).Milliseconds()),
 		Pid: uint32(os.Getpid()), Home: p.Home, Storage: p.Storage, Socket: p.Socket,
-		CoresStored: uint64(len(infos)), CoresLoaded: uint64(loaded),
+		CoresStored: uint64(len(infos)), CoresLoaded: uint64(loaded), Network: b.net.Status(),
 	}, nil
 }
 
@@ -55,19 +57,13 @@ func (b *backend) Stop(ctx context.Context) error {
 // handle's release drops the session's use of it; the loaded set decides
 // when to close it.
 func (b *backend) Open(ctx context.Context, req rpc.OpenRequest) (rpc.Handle, error) {
-	h, ok := (*store.Handle)(nil), false
-	if req.Key != nil {
-		h, ok = b.loaded.use(*req.Key)
+	h, release, err := b.loaded.acquire(ctx, req.Key, func(ctx context.Context) (*store.Handle, error) {
+		return b.open(ctx, req)
+	})
+	if err != nil {
+		return rpc.Handle{}, storeErr(err)
 	}
-	if !ok {
-		opened, err := b.open(ctx, req)
-		if err != nil {
-			return rpc.Handle{}, storeErr(err)
-		}
-		h = b.loaded.add(opened)
-	}
-	key := h.Key()
-	return rpc.Handle{Core: h, Name: h.Name(), Release: func() { b.loaded.done(key) }}, nil
+	return rpc.Handle{Core: localCore{Handle: h, net: b.net}, Name: h.Name(), Release: release}, nil
 }
 
 func (b *backend) open(ctx context.Context, req rpc.OpenRequest) (*store.Handle, error) {
@@ -94,7 +90,7 @@ func (b *backend) List(ctx context.Context) ([]rpc.CoreInfo, error) {
 	out := make([]rpc.CoreInfo, len(infos))
 	for i, in := range infos {
 		out[i] = rpc.CoreInfo{
-			Key: in.Key.String(), DiscoveryKey: in.DiscoveryKey.String(),
+			Key: in.Key, DiscoveryKey: in.DiscoveryKey,
 			Length: in.Length, ByteLength: in.ByteLength, Writable: in.Writable,
 			Name: in.Name, Loaded: b.loaded.isLoaded(in.Key),
 		}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"sync"
@@ -38,6 +39,43 @@ type loadedCore struct {
 
 func newLoadedSet(idle time.Duration, max int, log *slog.Logger) *loadedSet {
 	return &loadedSet{cores: map[core.Key]*loadedCore{}, idle: idle, max: max, log: log}
+}
+
+// acquire returns the loaded core for key with one more user, loading it
+// with load when it is not loaded (or when key is nil: a core opened by
+// name or created). It is how sessions, and the replicator, hold a core;
+// release drops that use, once however often it is called.
+func (s *loadedSet) acquire(ctx context.Context, key *core.Key, load func(context.Context) (*store.Handle, error)) (*store.Handle, func(), error) {
+	var h *store.Handle
+	ok := false
+	if key != nil {
+		h, ok = s.use(*key)
+	}
+	if !ok {
+		opened, err := load(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		h = s.add(opened)
+	}
+	k := h.Key()
+	var once sync.Once
+	return h, func() { once.Do(func() { s.done(k) }) }, nil
+}
+
+// Run unloads idle cores, on a tick of a quarter of the idle timeout,
+// until ctx ends.
+func (s *loadedSet) Run(ctx context.Context) error {
+	tick := time.NewTicker(min(max(s.idle/4, 10*time.Millisecond), 30*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case now := <-tick.C:
+			s.collect(now)
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // use returns the loaded core for key with one more user; ok is false when

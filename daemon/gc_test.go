@@ -48,13 +48,13 @@ func TestMaxLoaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var keys []string
+	var keys []core.Key
 	for i := range 5 {
 		rc, err := c.Open(ctx, rpc.OpenRequest{Name: string(rune('a' + i))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys = append(keys, rc.Key().String())
+		keys = append(keys, rc.Key())
 		rc.Close()
 		time.Sleep(2 * time.Millisecond) // distinct last-use times
 	}
@@ -62,11 +62,11 @@ func TestMaxLoaded(t *testing.T) {
 		t.Fatalf("%d cores loaded with a cap of 3", n)
 	}
 	list, _ := c.List(ctx)
-	isLoaded := map[string]bool{}
+	isLoaded := map[core.Key]bool{}
 	for _, ci := range list {
 		isLoaded[ci.Key] = ci.Loaded
 	}
-	if !isLoaded[held.Key().String()] || !isLoaded[keys[4]] || !isLoaded[keys[3]] || isLoaded[keys[0]] {
+	if !isLoaded[held.Key()] || !isLoaded[keys[4]] || !isLoaded[keys[3]] || isLoaded[keys[0]] {
 		t.Fatalf("the wrong cores stayed loaded: %v (held %s, newest %s)", isLoaded, held.Key(), keys[4])
 	}
 }

@@ -6,8 +6,9 @@ import (
 	"github.com/hspd/hsp/core"
 )
 
-// Backend is what the RPC server exposes: the daemon implements it. Every
-// method may be called concurrently.
+// Backend is what the RPC server exposes: the daemon implements it, and the
+// server only translates between it and Cap'n Proto. Every method may be
+// called concurrently.
 type Backend interface {
 	// Status describes the daemon; the server fills Clients and Protocol.
 	Status(ctx context.Context) (Status, error)
@@ -19,6 +20,25 @@ type Backend interface {
 	List(ctx context.Context) ([]CoreInfo, error)
 	// Delete removes a core's data; ErrNotFound if there is none.
 	Delete(ctx context.Context, key core.Key) error
+	// Network is the daemon's side of the swarm.
+	Network() Network
+}
+
+// Network is the daemon's place in the swarm: which discovery keys it
+// announces and looks up, and the peers it is connected to. A daemon
+// without networking answers every call with ErrNetworkUnavailable.
+type Network interface {
+	// Configure joins or leaves a discovery key; see ConfigureOptions.
+	Configure(ctx context.Context, dk core.DiscoveryKey, opts ConfigureOptions) error
+	// TopicStatus tells how one discovery key is configured.
+	TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicStatus, error)
+	// Topics lists every configured discovery key.
+	Topics(ctx context.Context) ([]TopicStatus, error)
+	// Peers lists the connected peers.
+	Peers(ctx context.Context) ([]Peer, error)
+	// Connect dials a replication peer at HOST:PORT and returns it once
+	// the connection is up.
+	Connect(ctx context.Context, addr string) (Peer, error)
 }
 
 // OpenRequest names the core to open: by Key, by Name (a writable core
@@ -34,11 +54,45 @@ type OpenRequest struct {
 }
 
 // LocalCore is a core as the daemon holds it: a core.Core that also tells
-// when it changes, so the server can push events.
+// when it changes, fetches ranges from peers and carries extensions.
 type LocalCore interface {
 	core.Core
 	// Changed returns a channel closed at the core's next change.
 	Changed() <-chan struct{}
+	// Download starts fetching a range of blocks from peers. It lasts
+	// until the range is complete, Cancel, or ctx ends.
+	Download(ctx context.Context, r DownloadRange) (LocalDownload, error)
+	// Extension registers an extension by name: messages under that name
+	// between the peers that replicate the core. onMessage runs, in order,
+	// for each message a peer sends.
+	Extension(name string, onMessage func(peer core.Key, data []byte)) (LocalExtension, error)
+}
+
+// DownloadRange is a range of blocks to fetch: [Start, End), or with Live
+// and End 0 everything from Start on, for good.
+type DownloadRange struct {
+	Start, End uint64
+	Live       bool
+}
+
+// LocalDownload is a range being fetched.
+type LocalDownload interface {
+	// Done is closed once the range is complete or the download ends.
+	Done() <-chan struct{}
+	// Err, after Done, is nil when the range is complete and otherwise
+	// tells why the download ended.
+	Err() error
+	// Cancel undownloads the range.
+	Cancel()
+}
+
+// LocalExtension is a registered extension of one core.
+type LocalExtension interface {
+	// Send sends data to peer, or to every peer when peer is nil, and
+	// returns how many peers it went to.
+	Send(ctx context.Context, data []byte, peer *core.Key) (int, error)
+	// Close unregisters the extension.
+	Close()
 }
 
 // Handle is one client's reference to an open core. The server calls

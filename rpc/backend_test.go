@@ -13,6 +13,7 @@ import (
 
 // memBackend is a Backend over in-memory cores, for the RPC tests.
 type memBackend struct {
+	net      *memNetwork
 	mu       sync.Mutex
 	cores    map[core.Key]*memEntry
 	names    map[string]core.Key
@@ -26,9 +27,21 @@ type memEntry struct {
 	refs int
 }
 
+// newMemBackend has no network, as a daemon before the swarm starts.
 func newMemBackend() *memBackend {
-	return &memBackend{cores: map[core.Key]*memEntry{}, names: map[string]core.Key{}, stopped: make(chan struct{})}
+	b := newNetBackend()
+	b.net.offline = true
+	return b
 }
+
+// newNetBackend has memNetwork's one echoing peer.
+func newNetBackend() *memBackend {
+	return &memBackend{cores: map[core.Key]*memEntry{}, names: map[string]core.Key{}, stopped: make(chan struct{}),
+		net: &memNetwork{topics: map[core.DiscoveryKey]TopicStatus{}, exts: map[string][]func(core.Key, []byte){}}}
+}
+
+func (b *memBackend) Network() Network { return b.net }
+func (b *memBackend) network() *memNetwork { return b.net }
 
 func (b *memBackend) Status(ctx context.Context) (Status, error) {
 	b.mu.Lock()
@@ -70,7 +83,7 @@ func (b *memBackend) Open(ctx context.Context, req OpenRequest) (Handle, error) 
 	}
 	e := b.cores[key]
 	e.refs++
-	return Handle{Core: e.c, Name: e.name, Release: func() {
+	return Handle{Core: &memCore{Hypercore: e.c, net: b.network()}, Name: e.name, Release: func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		e.refs--

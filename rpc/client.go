@@ -127,45 +127,24 @@ func wireErr(err error) error {
 // Status asks the daemon to describe itself.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	f, release := c.daemon.Status(ctx, nil)
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return Status{}, fmt.Errorf("status: %w", wireErr(err))
-	}
-	st, err := res.Status()
-	if err != nil {
-		return Status{}, fmt.Errorf("status: %w", err)
-	}
-	return readStatus(st), nil
+	return await("status", clientErr, f.Struct, release, func(res schema.Daemon_status_Results) (Status, error) {
+		return field(res.Status, readStatus)
+	})
 }
 
 // Stop asks the daemon to shut down cleanly.
 func (c *Client) Stop(ctx context.Context) error {
 	f, release := c.daemon.Stop(ctx, nil)
-	defer release()
-	if _, err := f.Struct(); err != nil {
-		return fmt.Errorf("stop daemon: %w", wireErr(err))
-	}
-	return nil
+	_, err := await("stop daemon", clientErr, f.Struct, release, nothing)
+	return err
 }
 
 // List describes every core the daemon stores.
 func (c *Client) List(ctx context.Context) ([]CoreInfo, error) {
 	f, release := c.store.List(ctx, nil)
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return nil, fmt.Errorf("list cores: %w", wireErr(err))
-	}
-	list, err := res.Cores()
-	if err != nil {
-		return nil, fmt.Errorf("list cores: %w", err)
-	}
-	out := make([]CoreInfo, list.Len())
-	for i := range out {
-		out[i] = readCoreInfo(list.At(i))
-	}
-	return out, nil
+	return await("list cores", clientErr, f.Struct, release, func(res schema.Corestore_list_Results) ([]CoreInfo, error) {
+		return list(res.Cores, readCoreInfo)
+	})
 }
 
 // Delete removes a core's data from the daemon for good.
@@ -173,14 +152,12 @@ func (c *Client) Delete(ctx context.Context, key core.Key) error {
 	f, release := c.store.Delete(ctx, func(p schema.Corestore_delete_Params) error {
 		return p.SetKey(key[:])
 	})
-	defer release()
-	if _, err := f.Struct(); err != nil {
-		return fmt.Errorf("delete core %s: %w", key, wireErr(err))
-	}
-	return nil
+	_, err := await("delete core "+key.String(), clientErr, f.Struct, release, nothing)
+	return err
 }
 
-// Open opens a core in the daemon; see OpenRequest.
+// Open opens a core in the daemon; see OpenRequest. The core's CoreInfo at
+// opening comes with the answer (RemoteCore.OpenInfo).
 func (c *Client) Open(ctx context.Context, req OpenRequest) (*RemoteCore, error) {
 	f, release := c.store.Open(ctx, func(p schema.Corestore_open_Params) error {
 		p.SetNew(req.New)
@@ -192,14 +169,11 @@ func (c *Client) Open(ctx context.Context, req OpenRequest) (*RemoteCore, error)
 		}
 		return p.SetName(req.Name)
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return nil, fmt.Errorf("open core: %w", wireErr(err))
-	}
-	info, err := res.Info()
-	if err != nil {
-		return nil, fmt.Errorf("open core: %w", err)
-	}
-	return newRemoteCore(ctx, res.Core().AddRef(), readCoreInfo(info))
+	return await("open core", clientErr, f.Struct, release, func(res schema.Corestore_open_Results) (*RemoteCore, error) {
+		info, err := field(res.Info, readCoreInfo)
+		if err != nil {
+			return nil, err
+		}
+		return newRemoteCore(res.Core().AddRef(), info), nil
+	})
 }

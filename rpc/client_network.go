@@ -2,8 +2,6 @@ package rpc
 
 import (
 	"context"
-	"encoding/hex"
-	"fmt"
 
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
@@ -19,7 +17,8 @@ type ConfigureOptions struct {
 	Remember bool
 }
 
-// network returns the daemon's Network capability for one call.
+// network returns the daemon's Network capability, pipelined: the call on
+// it goes out without waiting for the capability.
 func (c *Client) network(ctx context.Context) (schema.Network, func()) {
 	f, release := c.daemon.Network(ctx, nil)
 	return f.Network(), release
@@ -36,11 +35,18 @@ func (c *Client) Configure(ctx context.Context, dk core.DiscoveryKey, opts Confi
 		p.SetRemember(opts.Remember)
 		return p.SetDiscoveryKey(dk[:])
 	})
-	defer release()
-	if _, err := f.Struct(); err != nil {
-		return fmt.Errorf("configure %s: %w", dk, wireErr(err))
-	}
-	return nil
+	_, err := await("configure "+dk.String(), clientErr, f.Struct, release, nothing)
+	return err
+}
+
+// TopicStatus tells how the daemon treats one discovery key.
+func (c *Client) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicStatus, error) {
+	n, rel := c.network(ctx)
+	defer rel()
+	f, release := n.Status(ctx, func(p schema.Network_status_Params) error { return p.SetDiscoveryKey(dk[:]) })
+	return await("topic status "+dk.String(), clientErr, f.Struct, release, func(res schema.Network_status_Results) (TopicStatus, error) {
+		return TopicStatus{DiscoveryKey: dk, Announce: res.Announce(), Lookup: res.Lookup()}, nil
+	})
 }
 
 // Peers lists the daemon's connected peers.
@@ -48,20 +54,9 @@ func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
 	n, rel := c.network(ctx)
 	defer rel()
 	f, release := n.Peers(ctx, nil)
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return nil, fmt.Errorf("list peers: %w", wireErr(err))
-	}
-	list, err := res.Peers()
-	if err != nil {
-		return nil, fmt.Errorf("list peers: %w", err)
-	}
-	out := make([]Peer, list.Len())
-	for i := range out {
-		out[i] = *readPeer(list.At(i))
-	}
-	return out, nil
+	return await("list peers", clientErr, f.Struct, release, func(res schema.Network_peers_Results) ([]Peer, error) {
+		return list(res.Peers, readPeer)
+	})
 }
 
 // Topics lists the swarm configuration of every discovery key.
@@ -69,20 +64,18 @@ func (c *Client) Topics(ctx context.Context) ([]TopicStatus, error) {
 	n, rel := c.network(ctx)
 	defer rel()
 	f, release := n.AllStatuses(ctx, nil)
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return nil, fmt.Errorf("list topics: %w", wireErr(err))
-	}
-	list, err := res.Statuses()
-	if err != nil {
-		return nil, fmt.Errorf("list topics: %w", err)
-	}
-	out := make([]TopicStatus, list.Len())
-	for i := range out {
-		s := list.At(i)
-		dk, _ := s.DiscoveryKey()
-		out[i] = TopicStatus{DiscoveryKey: hex.EncodeToString(dk), Announce: s.Announce(), Lookup: s.Lookup()}
-	}
-	return out, nil
+	return await("list topics", clientErr, f.Struct, release, func(res schema.Network_allStatuses_Results) ([]TopicStatus, error) {
+		return list(res.Statuses, readTopicStatus)
+	})
+}
+
+// Connect has the daemon dial a replication peer at addr (HOST:PORT) and
+// returns it once connected.
+func (c *Client) Connect(ctx context.Context, addr string) (Peer, error) {
+	n, rel := c.network(ctx)
+	defer rel()
+	f, release := n.Connect(ctx, func(p schema.Network_connect_Params) error { return p.SetAddress(addr) })
+	return await("connect to "+addr, clientErr, f.Struct, release, func(res schema.Network_connect_Results) (Peer, error) {
+		return field(res.Peer, readPeer)
+	})
 }

@@ -1,7 +1,8 @@
 package rpc
 
 import (
-	"encoding/hex"
+	"errors"
+	"fmt"
 
 	capnp "capnproto.org/go/capnp/v3"
 
@@ -9,62 +10,40 @@ import (
 	"github.com/hspd/hsp/rpc/schema"
 )
 
+// One mapping per struct between the Go results and their Cap'n Proto form:
+// writeX fills a schema struct from a Go value, readX reads one back. The
+// round-trip test in convert_test.go fills every field by reflection, so a
+// field added to a result without a mapping fails it.
+
 // infoOf turns a core's Info into the RPC's CoreInfo.
 func infoOf(i core.Info, name string, loaded bool) CoreInfo {
 	return CoreInfo{
-		Key: i.Key.String(), DiscoveryKey: i.DiscoveryKey.String(),
+		Key: i.Key, DiscoveryKey: i.DiscoveryKey,
 		Length: i.Length, ByteLength: i.ByteLength, Writable: i.Writable,
 		Name: name, Downloaded: i.Downloaded, Loaded: loaded,
 	}
 }
 
 func writeCoreInfo(out schema.CoreInfo, in CoreInfo) error {
-	k, err := hex.DecodeString(in.Key)
-	if err != nil {
-		return err
-	}
-	dk, err := hex.DecodeString(in.DiscoveryKey)
-	if err != nil {
-		return err
-	}
-	if err := out.SetKey(k); err != nil {
-		return err
-	}
-	if err := out.SetDiscoveryKey(dk); err != nil {
-		return err
-	}
 	out.SetLength(in.Length)
 	out.SetByteLength(in.ByteLength)
 	out.SetWritable(in.Writable)
 	out.SetDownloaded(in.Downloaded)
 	out.SetLoaded(in.Loaded)
-	return out.SetName(in.Name)
+	return errors.Join(out.SetKey(in.Key[:]), out.SetDiscoveryKey(in.DiscoveryKey[:]), out.SetName(in.Name))
 }
 
-func readCoreInfo(in schema.CoreInfo) CoreInfo {
-	k, _ := in.Key()
-	dk, _ := in.DiscoveryKey()
-	name, _ := in.Name()
-	return CoreInfo{
-		Key: hex.EncodeToString(k), DiscoveryKey: hex.EncodeToString(dk),
+func readCoreInfo(in schema.CoreInfo) (CoreInfo, error) {
+	var r fieldReader
+	ci := CoreInfo{
+		Key: readKey[core.Key](&r, "key", in.Key), DiscoveryKey: readKey[core.DiscoveryKey](&r, "discovery key", in.DiscoveryKey),
 		Length: in.Length(), ByteLength: in.ByteLength(), Writable: in.Writable(),
-		Name: name, Downloaded: in.Downloaded(), Loaded: in.Loaded(),
+		Name: r.text(in.Name), Downloaded: in.Downloaded(), Loaded: in.Loaded(),
 	}
+	return ci, r.done("core info")
 }
 
 func writeStatus(out schema.Status, in Status) error {
-	if err := out.SetVersion(in.Version); err != nil {
-		return err
-	}
-	if err := out.SetHome(in.Home); err != nil {
-		return err
-	}
-	if err := out.SetStorage(in.Storage); err != nil {
-		return err
-	}
-	if err := out.SetSocket(in.Socket); err != nil {
-		return err
-	}
 	out.SetProtocol(in.Protocol)
 	out.SetUptimeMs(in.UptimeMs)
 	out.SetPid(in.Pid)
@@ -75,38 +54,154 @@ func writeStatus(out schema.Status, in Status) error {
 	if err != nil {
 		return err
 	}
-	net.SetAvailable(in.Network.Available)
-	net.SetPort(in.Network.Port)
-	net.SetPeers(in.Network.Peers)
-	net.SetTopics(in.Network.Topics)
-	pk, err := hex.DecodeString(in.Network.PublicKey)
-	if err != nil {
-		return err
-	}
-	return net.SetPublicKey(pk)
+	return errors.Join(out.SetVersion(in.Version), out.SetHome(in.Home), out.SetStorage(in.Storage),
+		out.SetSocket(in.Socket), writeNetworkStatus(net, in.Network))
 }
 
-func readStatus(in schema.Status) Status {
-	text := func(f func() (string, error)) string { s, _ := f(); return s }
+func readStatus(in schema.Status) (Status, error) {
+	var r fieldReader
 	st := Status{
-		Version: text(in.Version), Home: text(in.Home), Storage: text(in.Storage), Socket: text(in.Socket),
+		Version: r.text(in.Version), Home: r.text(in.Home), Storage: r.text(in.Storage), Socket: r.text(in.Socket),
 		Protocol: in.Protocol(), UptimeMs: in.UptimeMs(), Pid: in.Pid(),
 		CoresStored: in.CoresStored(), CoresLoaded: in.CoresLoaded(), Clients: in.Clients(),
 	}
-	if net, err := in.Network(); err == nil {
-		pk, _ := net.PublicKey()
-		st.Network = NetworkStatus{
-			Available: net.Available(), PublicKey: hex.EncodeToString(pk),
-			Port: net.Port(), Peers: net.Peers(), Topics: net.Topics(),
-		}
+	if net, err := in.Network(); err != nil {
+		r.fail(err)
+	} else if st.Network, err = readNetworkStatus(net); err != nil {
+		r.fail(err)
 	}
-	return st
+	return st, r.done("status")
+}
+
+func writeNetworkStatus(out schema.NetworkStatus, in NetworkStatus) error {
+	out.SetAvailable(in.Available)
+	out.SetPort(in.Port)
+	out.SetPeers(in.Peers)
+	out.SetTopics(in.Topics)
+	return writeOptionalKey(in.PublicKey, out.SetPublicKey)
+}
+
+func readNetworkStatus(in schema.NetworkStatus) (NetworkStatus, error) {
+	var r fieldReader
+	ns := NetworkStatus{
+		Available: in.Available(), PublicKey: readOptionalKey[core.Key](&r, "public key", in.PublicKey),
+		Port: in.Port(), Peers: in.Peers(), Topics: in.Topics(),
+	}
+	return ns, r.done("network status")
+}
+
+func writePeer(out schema.Peer, in Peer) error {
+	return errors.Join(out.SetRemotePublicKey(in.RemotePublicKey[:]), out.SetRemoteAddress(in.RemoteAddress), out.SetType(in.Type))
+}
+
+func readPeer(in schema.Peer) (Peer, error) {
+	var r fieldReader
+	p := Peer{
+		RemotePublicKey: readKey[core.Key](&r, "remote public key", in.RemotePublicKey),
+		RemoteAddress:   r.text(in.RemoteAddress), Type: r.text(in.Type),
+	}
+	return p, r.done("peer")
+}
+
+func writeTopicStatus(out schema.TopicStatus, in TopicStatus) error {
+	out.SetAnnounce(in.Announce)
+	out.SetLookup(in.Lookup)
+	return out.SetDiscoveryKey(in.DiscoveryKey[:])
+}
+
+func readTopicStatus(in schema.TopicStatus) (TopicStatus, error) {
+	var r fieldReader
+	ts := TopicStatus{
+		DiscoveryKey: readKey[core.DiscoveryKey](&r, "discovery key", in.DiscoveryKey),
+		Announce:     in.Announce(), Lookup: in.Lookup(),
+	}
+	return ts, r.done("topic status")
+}
+
+// fieldReader reads the pointer fields of one struct, keeping the first
+// error, so a reader lists fields instead of checking each.
+type fieldReader struct{ err error }
+
+func (r *fieldReader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *fieldReader) text(get func() (string, error)) string {
+	s, err := get()
+	r.fail(err)
+	return s
+}
+
+func (r *fieldReader) done(what string) error {
+	if r.err != nil {
+		return fmt.Errorf("read %s: %w", what, r.err)
+	}
+	return nil
+}
+
+// readKey reads a 32-byte key that must be present.
+func readKey[K ~[32]byte](r *fieldReader, what string, get func() ([]byte, error)) K {
+	var k K
+	b, err := get()
+	switch {
+	case err != nil:
+		r.fail(err)
+	case len(b) != len(k):
+		r.fail(fmt.Errorf("%s of %d bytes, want %d: %w", what, len(b), len(k), ErrBadRequest))
+	}
+	copy(k[:], b)
+	return k
+}
+
+// readOptionalKey reads a key that may be absent: then it is zero.
+func readOptionalKey[K ~[32]byte](r *fieldReader, what string, get func() ([]byte, error)) K {
+	if b, err := get(); err == nil && len(b) == 0 {
+		var zero K
+		return zero
+	}
+	return readKey[K](r, what, get)
+}
+
+// writeOptionalKey writes a key unless it is zero.
+func writeOptionalKey[K ~[32]byte](k K, set func([]byte) error) error {
+	if k == (K{}) {
+		return nil
+	}
+	return set(k[:])
 }
 
 // fillDataList copies blocks into a list made for them.
 func fillDataList(list capnp.DataList, blocks [][]byte) error {
 	for i, b := range blocks {
 		if err := list.Set(i, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeNode(out schema.Node, in core.Node) error {
+	out.SetIndex(in.Index)
+	out.SetSize(in.Size)
+	return out.SetHash(in.Hash[:])
+}
+
+func readNode(in schema.Node) (core.Node, error) {
+	var r fieldReader
+	n := core.Node{Index: in.Index(), Size: in.Size(), Hash: readKey[[32]byte](&r, "node hash", in.Hash)}
+	return n, r.done("node")
+}
+
+// writeList fills a new list of len(items) with the mapping of its type.
+func writeList[S ~capnp.StructKind, T any](alloc func(int32) (capnp.StructList[S], error), items []T, write func(S, T) error) error {
+	l, err := alloc(int32(len(items)))
+	if err != nil {
+		return err
+	}
+	for i, it := range items {
+		if err := write(l.At(i), it); err != nil {
 			return err
 		}
 	}

@@ -29,14 +29,14 @@ func docExamples() [][]any {
 	const home = "/home/me/.local/share/hsp"
 	return [][]any{
 		{ErrorResult{Type: "error", Error: "no core ab…ab is stored here (`hsp ls` lists them)", Code: "not-found", ExitCode: 4}},
-		{CreateResult{Key: docKey.String(), DiscoveryKey: docKey.DiscoveryKey().String(), Name: "notes", Writable: true}},
-		{AppendResult{Key: docKey.String(), Appended: 2, Length: 5, ByteLength: 12}},
+		{CreateResult{Key: docKey, DiscoveryKey: docKey.DiscoveryKey(), Name: "notes", Writable: true}},
+		{AppendResult{Key: docKey, Appended: 2, Length: 5, ByteLength: 12}},
 		{BlockRecord{Type: "block", Index: 0, Data: []byte("hello")}},
-		{CoreList{Cores: []CoreInfo{{Key: docKey.String(), DiscoveryKey: docKey.DiscoveryKey().String(),
+		{CoreList{Cores: []CoreInfo{{Key: docKey, DiscoveryKey: docKey.DiscoveryKey(),
 			Length: 5, ByteLength: 12, Writable: true, Name: "notes", Downloaded: 5}}}},
 		{Status{Version: "v0.1.0", Protocol: 1, UptimeMs: 1234, Pid: 4242, Home: home,
 			Storage: home + "/storage", Socket: home + "/hsp.sock", CoresStored: 2, Clients: 1}},
-		{DeleteResult{Key: docKey.String(), Deleted: true}},
+		{DeleteResult{Key: docKey, Deleted: true}},
 		{DaemonResult{Running: true, Started: true, Home: "…", Socket: "…", Pid: 4242},
 			DaemonResult{Running: false, Stopped: true, Home: "…", Socket: "…", Pid: 4242}},
 	}

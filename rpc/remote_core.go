@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -16,22 +15,23 @@ import (
 
 // RemoteCore is a core held by the daemon, used through the socket. It
 // implements core.Core, so it replaces a local core unchanged. Length and
-// ByteLength are cached and kept current by the daemon's append events.
+// ByteLength are cached: they start from the open's answer, grow with each
+// call's answer, and, from the first call of Length, ByteLength or OnEvent
+// on, are kept current by the daemon's events.
 type RemoteCore struct {
-	c        schema.Core
-	key      core.Key
-	dkey     core.DiscoveryKey
-	writable bool
-	name     string
+	c    schema.Core
+	info CoreInfo // as the open answered
 
 	closing context.Context // cancelled by Close, ending every call in flight
 	close   context.CancelFunc
+
+	subscribeOnce sync.Once
+	sub           schema.Subscription
 
 	mu         sync.Mutex
 	length     uint64
 	byteLength uint64
 	events     []func(Event)
-	sub        schema.Subscription
 
 	ahead readAhead
 }
@@ -42,42 +42,36 @@ var _ core.Core = (*RemoteCore)(nil)
 // fast writer cannot queue unbounded memory in either process.
 const coreWindow = 2 * MaxMessageSize
 
-func newRemoteCore(ctx context.Context, c schema.Core, info CoreInfo) (*RemoteCore, error) {
+func newRemoteCore(c schema.Core, info CoreInfo) *RemoteCore {
 	c.SetFlowLimiter(flowcontrol.NewFixedLimiter(coreWindow))
-	r := &RemoteCore{c: c, writable: info.Writable, name: info.Name, length: info.Length, byteLength: info.ByteLength}
-	k, err := core.ParseKey(info.Key)
-	if err != nil {
-		c.Release()
-		return nil, fmt.Errorf("open core: daemon sent %w", err)
-	}
-	r.key, r.dkey = k, k.DiscoveryKey()
+	r := &RemoteCore{c: c, info: info, length: info.Length, byteLength: info.ByteLength}
 	r.closing, r.close = context.WithCancel(context.Background())
-	if err := r.subscribe(ctx); err != nil {
-		c.Release()
-		return nil, err
-	}
-	return r, nil
+	return r
 }
 
-// subscribe registers the event sink that keeps the cached length current.
-func (r *RemoteCore) subscribe(ctx context.Context) error {
-	sink := schema.EventSink_ServerToClient(&eventSink{r: r})
-	f, release := r.c.Subscribe(ctx, func(p schema.Core_subscribe_Params) error {
-		return p.SetSink(sink)
+// follow subscribes to the core's events once, on first need. The call is
+// pipelined: nothing waits for its answer, and calls made after it reach
+// the daemon after it.
+func (r *RemoteCore) follow() {
+	r.subscribeOnce.Do(func() {
+		sink := schema.EventSink_ServerToClient(&eventSink{r: r})
+		f, release := r.c.Subscribe(r.closing, func(p schema.Core_subscribe_Params) error {
+			return p.SetSink(sink)
+		})
+		r.sub = f.Subscription().AddRef()
+		release()
 	})
-	defer release()
-	if _, err := f.Struct(); err != nil {
-		return fmt.Errorf("subscribe to core events: %w", wireErr(err))
-	}
-	r.sub = f.Subscription().AddRef()
-	return nil
 }
+
+// OpenInfo is the core's CoreInfo when it was opened.
+func (r *RemoteCore) OpenInfo() CoreInfo { return r.info }
 
 // OnEvent registers fn to run, in order, for each event of the core.
 func (r *RemoteCore) OnEvent(fn func(Event)) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.events = append(r.events, fn)
+	r.mu.Unlock()
+	r.follow()
 }
 
 func (r *RemoteCore) deliver(ev Event) {
@@ -102,29 +96,43 @@ func (r *RemoteCore) grow(length, byteLength uint64) {
 }
 
 // Key returns the core's public key.
-func (r *RemoteCore) Key() core.Key { return r.key }
+func (r *RemoteCore) Key() core.Key { return r.info.Key }
 
 // DiscoveryKey returns the core's discovery key.
-func (r *RemoteCore) DiscoveryKey() core.DiscoveryKey { return r.dkey }
+func (r *RemoteCore) DiscoveryKey() core.DiscoveryKey { return r.info.DiscoveryKey }
 
 // Writable reports whether the daemon can append to the core.
-func (r *RemoteCore) Writable() bool { return r.writable }
+func (r *RemoteCore) Writable() bool { return r.info.Writable }
 
 // Name is the name of a named core, else empty.
-func (r *RemoteCore) Name() string { return r.name }
+func (r *RemoteCore) Name() string { return r.info.Name }
 
-// Length returns the last known length.
+// Length returns the last known length, and keeps it current from now on.
 func (r *RemoteCore) Length() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.length
+	r.follow()
+	n, _ := r.Known()
+	return n
 }
 
-// ByteLength returns the last known byte length.
+// ByteLength returns the last known byte length, and keeps it current from
+// now on.
 func (r *RemoteCore) ByteLength() uint64 {
+	r.follow()
+	_, n := r.Known()
+	return n
+}
+
+// Known returns the length and byte length this client last learned (at
+// opening, from its own calls, from events), without subscribing to events.
+func (r *RemoteCore) Known() (length, byteLength uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.byteLength
+	return r.length, r.byteLength
+}
+
+// fail returns the error mapper of calls made with ctx.
+func (r *RemoteCore) fail(ctx context.Context) errMapper {
+	return func(what string, err error) error { return r.result(ctx, what, err) }
 }
 
 // call derives a call's context: it ends with ctx or when the core closes.
@@ -153,15 +161,8 @@ func (r *RemoteCore) result(ctx context.Context, what string, err error) error {
 // Append appends blocks under one signature. Blocks over core.MaxBlockSize
 // and batches over MaxAppendBytes are refused before anything is sent.
 func (r *RemoteCore) Append(ctx context.Context, blocks ...[]byte) (uint64, error) {
-	total := 0
-	for i, b := range blocks {
-		if len(b) > core.MaxBlockSize {
-			return 0, fmt.Errorf("append block %d of %d bytes: %w", i, len(b), core.ErrBlockTooLarge)
-		}
-		total += len(b)
-	}
-	if total > MaxAppendBytes {
-		return 0, fmt.Errorf("append %d bytes in one call, more than %d: %w", total, MaxAppendBytes, ErrTooLarge)
+	if err := checkAppend(blocks); err != nil {
+		return 0, err
 	}
 	ctx, cancel := r.call(ctx)
 	defer cancel()
@@ -172,13 +173,24 @@ func (r *RemoteCore) Append(ctx context.Context, blocks ...[]byte) (uint64, erro
 		}
 		return fillDataList(list, blocks)
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return 0, r.result(ctx, "append", err)
+	return await("append", r.fail(ctx), f.Struct, release, func(res schema.Core_append_Results) (uint64, error) {
+		r.grow(res.Length(), res.ByteLength())
+		return res.Length(), nil
+	})
+}
+
+func checkAppend(blocks [][]byte) error {
+	total := 0
+	for i, b := range blocks {
+		if len(b) > core.MaxBlockSize {
+			return fmt.Errorf("append block %d of %d bytes: %w", i, len(b), core.ErrBlockTooLarge)
+		}
+		total += len(b)
 	}
-	r.grow(res.Length(), res.ByteLength())
-	return res.Length(), nil
+	if total > MaxAppendBytes {
+		return fmt.Errorf("append %d bytes in one call, more than %d: %w", total, MaxAppendBytes, ErrTooLarge)
+	}
+	return nil
 }
 
 // Get returns block index; see core.Core. Gets that walk forward block by
@@ -193,7 +205,7 @@ func (r *RemoteCore) Get(ctx context.Context, index uint64, opts core.GetOptions
 	}
 	ctx, cancel := r.call(ctx)
 	defer cancel()
-	if length := r.Length(); sequential && opts == (core.GetOptions{}) && index+1 < length {
+	if length, _ := r.Known(); sequential && opts == (core.GetOptions{}) && index+1 < length {
 		return r.fetchAhead(ctx, index, min(index+readAheadBlocks, length))
 	}
 	f, release := r.c.Get(ctx, func(p schema.Core_get_Params) error {
@@ -202,16 +214,10 @@ func (r *RemoteCore) Get(ctx context.Context, index uint64, opts core.GetOptions
 		p.SetTimeoutMs(uint64(opts.Timeout / time.Millisecond))
 		return nil
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return nil, r.result(ctx, fmt.Sprintf("get block %d", index), err)
-	}
-	block, err := res.Block()
-	if err != nil {
-		return nil, fmt.Errorf("get block %d: %w", index, err)
-	}
-	return append([]byte{}, block...), nil
+	return await(fmt.Sprintf("get block %d", index), r.fail(ctx), f.Struct, release, func(res schema.Core_get_Results) ([]byte, error) {
+		block, err := res.Block()
+		return append([]byte{}, block...), err
+	})
 }
 
 // Update waits until the core's length reaches minLength.
@@ -222,12 +228,11 @@ func (r *RemoteCore) Update(ctx context.Context, minLength uint64) (uint64, erro
 		p.SetMinLength(minLength)
 		return nil
 	})
-	defer release()
-	res, err := f.Struct()
+	n, err := await(fmt.Sprintf("update to length %d", minLength), r.fail(ctx), f.Struct, release, plain(schema.Core_update_Results.Length))
 	if err != nil {
-		return r.Length(), r.result(ctx, fmt.Sprintf("update to length %d", minLength), err)
+		n, _ = r.Known()
 	}
-	return res.Length(), nil
+	return n, err
 }
 
 // Has reports whether the daemon stores block index.
@@ -238,12 +243,7 @@ func (r *RemoteCore) Has(ctx context.Context, index uint64) (bool, error) {
 		p.SetIndex(index)
 		return nil
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return false, r.result(ctx, fmt.Sprintf("has block %d", index), err)
-	}
-	return res.Has(), nil
+	return await(fmt.Sprintf("has block %d", index), r.fail(ctx), f.Struct, release, plain(schema.Core_has_Results.Has))
 }
 
 // Downloaded counts the blocks the daemon stores in [start, end).
@@ -255,12 +255,7 @@ func (r *RemoteCore) Downloaded(ctx context.Context, start, end uint64) (uint64,
 		p.SetEnd(end)
 		return nil
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return 0, r.result(ctx, "count downloaded blocks", err)
-	}
-	return res.Count(), nil
+	return await("count downloaded blocks", r.fail(ctx), f.Struct, release, plain(schema.Core_downloaded_Results.Count))
 }
 
 // Seek finds the block holding byteOffset.
@@ -271,12 +266,10 @@ func (r *RemoteCore) Seek(ctx context.Context, byteOffset uint64) (uint64, uint6
 		p.SetByteOffset(byteOffset)
 		return nil
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return 0, 0, r.result(ctx, fmt.Sprintf("seek to byte %d", byteOffset), err)
-	}
-	return res.Index(), res.Offset(), nil
+	v, err := await(fmt.Sprintf("seek to byte %d", byteOffset), r.fail(ctx), f.Struct, release, func(res schema.Core_seek_Results) ([2]uint64, error) {
+		return [2]uint64{res.Index(), res.Offset()}, nil
+	})
+	return v[0], v[1], err
 }
 
 // Signature returns the first signature covering block index.
@@ -287,16 +280,10 @@ func (r *RemoteCore) Signature(ctx context.Context, index uint64) (core.Signatur
 		p.SetIndex(index)
 		return nil
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return core.SignatureAt{}, r.result(ctx, fmt.Sprintf("signature of block %d", index), err)
-	}
-	sig, err := res.Signature()
-	if err != nil {
-		return core.SignatureAt{}, fmt.Errorf("signature of block %d: %w", index, err)
-	}
-	return core.SignatureAt{Length: res.Length(), Signature: append([]byte{}, sig...)}, nil
+	return await(fmt.Sprintf("signature of block %d", index), r.fail(ctx), f.Struct, release, func(res schema.Core_signature_Results) (core.SignatureAt, error) {
+		sig, err := res.Signature()
+		return core.SignatureAt{Length: res.Length(), Signature: append([]byte{}, sig...)}, err
+	})
 }
 
 // RootHashes returns the roots of the first index+1 blocks.
@@ -307,23 +294,9 @@ func (r *RemoteCore) RootHashes(ctx context.Context, index uint64) ([]core.Node,
 		p.SetIndex(index)
 		return nil
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return nil, r.result(ctx, fmt.Sprintf("root hashes at block %d", index), err)
-	}
-	list, err := res.Roots()
-	if err != nil {
-		return nil, fmt.Errorf("root hashes at block %d: %w", index, err)
-	}
-	out := make([]core.Node, list.Len())
-	for i := range out {
-		n := list.At(i)
-		h, _ := n.Hash()
-		out[i] = core.Node{Index: n.Index(), Size: n.Size()}
-		copy(out[i].Hash[:], h)
-	}
-	return out, nil
+	return await(fmt.Sprintf("root hashes at block %d", index), r.fail(ctx), f.Struct, release, func(res schema.Core_rootHashes_Results) ([]core.Node, error) {
+		return list(res.Roots, readNode)
+	})
 }
 
 // Info describes the core as the daemon sees it now.
@@ -333,28 +306,24 @@ func (r *RemoteCore) Info(ctx context.Context) (core.Info, error) {
 		return core.Info{}, err
 	}
 	return core.Info{
-		Key: r.key, DiscoveryKey: r.dkey, Length: ci.Length, ByteLength: ci.ByteLength,
+		Key: ci.Key, DiscoveryKey: ci.DiscoveryKey, Length: ci.Length, ByteLength: ci.ByteLength,
 		Writable: ci.Writable, Downloaded: ci.Downloaded,
 	}, nil
 }
 
-// CoreInfo is Info in the RPC's own form, with the core's name.
+// CoreInfo is Info in the RPC's own form, with the core's name. OpenInfo
+// has it as it was at opening, without a round trip.
 func (r *RemoteCore) CoreInfo(ctx context.Context) (CoreInfo, error) {
 	ctx, cancel := r.call(ctx)
 	defer cancel()
 	f, release := r.c.Info(ctx, nil)
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return CoreInfo{}, r.result(ctx, "core info", err)
+	ci, err := await("core info", r.fail(ctx), f.Struct, release, func(res schema.Core_info_Results) (CoreInfo, error) {
+		return field(res.Info, readCoreInfo)
+	})
+	if err == nil {
+		r.grow(ci.Length, ci.ByteLength)
 	}
-	info, err := res.Info()
-	if err != nil {
-		return CoreInfo{}, fmt.Errorf("core info: %w", err)
-	}
-	ci := readCoreInfo(info)
-	r.grow(ci.Length, ci.ByteLength)
-	return ci, nil
+	return ci, err
 }
 
 // Audit has the daemon re-verify the core.
@@ -362,12 +331,9 @@ func (r *RemoteCore) Audit(ctx context.Context) (core.AuditReport, error) {
 	ctx, cancel := r.call(ctx)
 	defer cancel()
 	f, release := r.c.Audit(ctx, nil)
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return core.AuditReport{}, r.result(ctx, "audit", err)
-	}
-	return core.AuditReport{Blocks: res.Blocks(), Nodes: res.Nodes(), Signature: res.Signature()}, nil
+	return await("audit", r.fail(ctx), f.Struct, release, func(res schema.Core_audit_Results) (core.AuditReport, error) {
+		return core.AuditReport{Blocks: res.Blocks(), Nodes: res.Nodes(), Signature: res.Signature()}, nil
+	})
 }
 
 // Close releases the core in the daemon and ends calls in flight with
@@ -380,10 +346,11 @@ func (r *RemoteCore) Close() error {
 	f, release := r.c.Close(context.Background(), nil)
 	_, err := f.Struct()
 	release()
+	r.subscribeOnce.Do(func() {}) // no subscription after Close
 	r.sub.Release()
 	r.c.Release()
 	if err != nil && !errors.Is(wireErr(err), ErrDaemonUnreachable) {
-		return fmt.Errorf("close core %s: %w", r.key, wireErr(err))
+		return fmt.Errorf("close core %s: %w", r.info.Key, wireErr(err))
 	}
 	return nil
 }
@@ -413,18 +380,14 @@ func readEvent(e schema.Event) (Event, bool) {
 	case schema.Event_Which_upload:
 		return Event{Type: "upload", Index: e.Upload().UploadIndex(), Bytes: e.Upload().UploadBytes()}, true
 	case schema.Event_Which_peerAdd:
-		p, _ := e.PeerAdd()
-		return Event{Type: "peer-add", Peer: readPeer(p)}, true
+		return peerEvent("peer-add", e.PeerAdd)
 	case schema.Event_Which_peerRemove:
-		p, _ := e.PeerRemove()
-		return Event{Type: "peer-remove", Peer: readPeer(p)}, true
+		return peerEvent("peer-remove", e.PeerRemove)
 	}
 	return Event{}, false
 }
 
-func readPeer(p schema.Peer) *Peer {
-	pk, _ := p.RemotePublicKey()
-	addr, _ := p.RemoteAddress()
-	typ, _ := p.Type()
-	return &Peer{RemotePublicKey: hex.EncodeToString(pk), RemoteAddress: addr, Type: typ}
+func peerEvent(typ string, get func() (schema.Peer, error)) (Event, bool) {
+	p, err := field(get, readPeer)
+	return Event{Type: typ, Peer: &p}, err == nil
 }

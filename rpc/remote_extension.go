@@ -2,9 +2,8 @@ package rpc
 
 import (
 	"context"
-	"encoding/hex"
-	"fmt"
 
+	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
 )
 
@@ -16,9 +15,8 @@ type Extension struct {
 }
 
 // RegisterExtension registers an extension by name; onMessage runs, in
-// order, for each message a peer sends with it (peer is its public key,
-// hex).
-func (r *RemoteCore) RegisterExtension(ctx context.Context, name string, onMessage func(peer string, data []byte)) (*Extension, error) {
+// order, for each message a peer sends with it (peer is its public key).
+func (r *RemoteCore) RegisterExtension(ctx context.Context, name string, onMessage func(peer core.Key, data []byte)) (*Extension, error) {
 	ctx, cancel := r.call(ctx)
 	defer cancel()
 	handler := schema.ExtensionHandler_ServerToClient(extensionHandler{onMessage})
@@ -29,45 +27,41 @@ func (r *RemoteCore) RegisterExtension(ctx context.Context, name string, onMessa
 		return p.SetName(name)
 	})
 	defer release()
-	if _, err := f.Struct(); err != nil {
-		return nil, r.result(ctx, "register extension "+name, err)
-	}
-	return &Extension{r: r, e: f.Extension().AddRef()}, nil
+	return await("register extension "+name, r.fail(ctx), f.Struct, release, func(res schema.Core_registerExtension_Results) (*Extension, error) {
+		return &Extension{r: r, e: res.Extension().AddRef()}, nil
+	})
 }
 
-// Send sends data to the peer with public key peer (hex), or to every
-// peer when peer is empty, and returns how many peers it went to.
-func (x *Extension) Send(ctx context.Context, data []byte, peer string) (int, error) {
-	pk, err := hex.DecodeString(peer)
-	if err != nil {
-		return 0, fmt.Errorf("send extension message: peer key: %w", err)
-	}
+// Send sends data to the peer with public key peer, or to every peer when
+// peer is nil, and returns how many peers it went to.
+func (x *Extension) Send(ctx context.Context, data []byte, peer *core.Key) (int, error) {
 	ctx, cancel := x.r.call(ctx)
 	defer cancel()
 	f, release := x.e.Send(ctx, func(p schema.Extension_send_Params) error {
-		if err := p.SetPeer(pk); err != nil {
-			return err
+		if peer != nil {
+			if err := p.SetPeer(peer[:]); err != nil {
+				return err
+			}
 		}
 		return p.SetData(data)
 	})
-	defer release()
-	res, err := f.Struct()
-	if err != nil {
-		return 0, x.r.result(ctx, "send extension message", err)
-	}
-	return int(res.Peers()), nil
+	n, err := await("send extension message", x.r.fail(ctx), f.Struct, release, plain(schema.Extension_send_Results.Peers))
+	return int(n), err
 }
 
 // Close unregisters the extension.
 func (x *Extension) Close() { x.e.Release() }
 
-type extensionHandler struct{ fn func(string, []byte) }
+type extensionHandler struct{ fn func(core.Key, []byte) }
 
 func (h extensionHandler) Message(ctx context.Context, call schema.ExtensionHandler_message) error {
-	peer, _ := call.Args().Peer()
+	peer, err := keyArg(call.Args().Peer)
+	if err != nil {
+		return err
+	}
 	data, _ := call.Args().Data()
 	if h.fn != nil {
-		h.fn(hex.EncodeToString(peer), append([]byte{}, data...))
+		h.fn(peer, append([]byte{}, data...))
 	}
 	return nil
 }

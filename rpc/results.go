@@ -1,14 +1,16 @@
 package rpc
 
+import "github.com/hspd/hsp/core"
+
 // Results of the CLI's commands. Each is rendered as text and, under
 // --json, marshalled unchanged; docs/json.md is the contract.
 
 // CreateResult is what `hsp create` prints.
 type CreateResult struct {
-	// Key is the new core's public key, hex.
-	Key string `json:"key"`
-	// DiscoveryKey is its swarm topic, hex.
-	DiscoveryKey string `json:"discoveryKey"`
+	// Key is the new core's public key (hex in JSON).
+	Key core.Key `json:"key"`
+	// DiscoveryKey is its swarm topic.
+	DiscoveryKey core.DiscoveryKey `json:"discoveryKey"`
 	// Name is the name it was created under, if any.
 	Name string `json:"name,omitempty"`
 	// Writable is always true for a created core.
@@ -18,7 +20,7 @@ type CreateResult struct {
 // AppendResult is what `hsp append` prints.
 type AppendResult struct {
 	// Key is the core appended to.
-	Key string `json:"key"`
+	Key core.Key `json:"key"`
 	// Appended counts the blocks this command added.
 	Appended uint64 `json:"appended"`
 	// Length and ByteLength are the core's size afterwards.
@@ -43,8 +45,10 @@ type CoreList struct {
 
 // DeleteResult is what `hsp rm` prints.
 type DeleteResult struct {
-	Key     string `json:"key"`
-	Deleted bool   `json:"deleted"`
+	// Key is the deleted core.
+	Key core.Key `json:"key"`
+	// Deleted is true once its data is gone.
+	Deleted bool `json:"deleted"`
 }
 
 // DaemonResult is what `hsp daemon start` and `hsp daemon stop` print.

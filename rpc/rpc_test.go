@@ -248,12 +248,12 @@ func TestExtensionWithoutPeers(t *testing.T) {
 	_, c := newPair(t)
 	ctx := context.Background()
 	rc, _ := c.Open(ctx, OpenRequest{New: true})
-	x, err := rc.RegisterExtension(ctx, "hypertrie", func(string, []byte) {})
+	x, err := rc.RegisterExtension(ctx, "hypertrie", func(core.Key, []byte) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	if n, err := x.Send(ctx, []byte("hello"), ""); err != nil || n != 0 {
+	if n, err := x.Send(ctx, []byte("hello"), nil); err != nil || n != 0 {
 		t.Fatalf("send with no peers: %d, %v", n, err)
 	}
 	if _, err := rc.RegisterExtension(ctx, "", nil); !errors.Is(err, ErrBadRequest) {

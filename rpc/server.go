@@ -80,6 +80,8 @@ type Server struct {
 	nextID  atomic.Uint64
 	clients atomic.Int32
 	wg      sync.WaitGroup
+	// subscriptions counts the event pushers running.
+	subscriptions atomic.Int32
 }
 
 // NewServer returns a server for b.

@@ -200,19 +200,7 @@ func (c *coreServer) RootHashes(ctx context.Context, call schema.Core_rootHashes
 	return answer(c, call.AllocResults, func(cr LocalCore) ([]core.Node, error) {
 		return cr.RootHashes(ctx, call.Args().Index())
 	}, func(res schema.Core_rootHashes_Results, roots []core.Node) error {
-		list, err := res.NewRoots(int32(len(roots)))
-		if err != nil {
-			return err
-		}
-		for i, r := range roots {
-			n := list.At(i)
-			n.SetIndex(r.Index)
-			n.SetSize(r.Size)
-			if err := n.SetHash(r.Hash[:]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeList(res.NewRoots, roots, writeNode)
 	})
 }
 

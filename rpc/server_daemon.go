@@ -79,7 +79,7 @@ func (d *daemonServer) Network(ctx context.Context, call schema.Daemon_network) 
 	if err != nil {
 		return err
 	}
-	return res.SetNetwork(schema.Network_ServerToClient(networkServer{}))
+	return res.SetNetwork(schema.Network_ServerToClient(networkServer{n: d.sess.srv.backend.Network()}))
 }
 
 // corestoreServer opens, lists and deletes cores for one session.
@@ -124,10 +124,9 @@ func readOpenRequest(p schema.Corestore_open_Params) (OpenRequest, error) {
 	var req OpenRequest
 	set := 0
 	if p.HasKey() {
-		k, _ := p.Key()
-		key, err := keyOf(k)
+		key, err := keyArg(p.Key)
 		if err != nil {
-			return req, err
+			return req, fmt.Errorf("open core: %w", err)
 		}
 		req.Key = &key
 		set++
@@ -147,13 +146,11 @@ func readOpenRequest(p schema.Corestore_open_Params) (OpenRequest, error) {
 	return req, nil
 }
 
-func keyOf(b []byte) (core.Key, error) {
-	var k core.Key
-	if len(b) != len(k) {
-		return k, fmt.Errorf("key of %d bytes, want 32: %w", len(b), ErrBadRequest)
-	}
-	copy(k[:], b)
-	return k, nil
+// keyArg reads a core key argument of a call.
+func keyArg(get func() ([]byte, error)) (core.Key, error) {
+	var r fieldReader
+	k := readKey[core.Key](&r, "key", get)
+	return k, r.done("argument")
 }
 
 func (c *corestoreServer) List(ctx context.Context, call schema.Corestore_list) error {
@@ -166,44 +163,14 @@ func (c *corestoreServer) List(ctx context.Context, call schema.Corestore_list) 
 	if err != nil {
 		return err
 	}
-	list, err := res.NewCores(int32(len(infos)))
-	if err != nil {
-		return err
-	}
-	for i, info := range infos {
-		if err := writeCoreInfo(list.At(i), info); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeList(res.NewCores, infos, writeCoreInfo)
 }
 
 func (c *corestoreServer) Delete(ctx context.Context, call schema.Corestore_delete) error {
 	call.Go()
-	b, _ := call.Args().Key()
-	key, err := keyOf(b)
+	key, err := keyArg(call.Args().Key)
 	if err != nil {
-		return toWire(err)
+		return toWire(fmt.Errorf("delete core: %w", err))
 	}
 	return toWire(c.sess.srv.backend.Delete(ctx, key))
-}
-
-// networkServer answers until networking lands: every call fails with
-// ErrNetworkUnavailable.
-type networkServer struct{}
-
-func (networkServer) Configure(context.Context, schema.Network_configure) error {
-	return toWire(fmt.Errorf("configure: %w", ErrNetworkUnavailable))
-}
-
-func (networkServer) Status(context.Context, schema.Network_status) error {
-	return toWire(fmt.Errorf("network status: %w", ErrNetworkUnavailable))
-}
-
-func (networkServer) AllStatuses(context.Context, schema.Network_allStatuses) error {
-	return toWire(fmt.Errorf("network statuses: %w", ErrNetworkUnavailable))
-}
-
-func (networkServer) Peers(context.Context, schema.Network_peers) error {
-	return toWire(fmt.Errorf("peers: %w", ErrNetworkUnavailable))
 }

@@ -28,59 +28,30 @@ func (c *coreServer) Download(ctx context.Context, call schema.Core_download) er
 		return err
 	}
 	a := call.Args()
-	start, end, live := a.Start(), a.End(), a.Live()
-	if end == 0 && !live {
-		end = cr.Length()
+	r := DownloadRange{Start: a.Start(), End: a.End(), Live: a.Live()}
+	if r.End == 0 && !r.Live {
+		r.End = cr.Length()
 	}
-	if end < start && !(live && end == 0) {
-		return toWire(fmt.Errorf("download [%d, %d): %w", start, end, ErrBadRequest))
+	if r.End < r.Start && !(r.Live && r.End == 0) {
+		return toWire(fmt.Errorf("download [%d, %d): %w", r.Start, r.End, ErrBadRequest))
 	}
-	dctx, cancel := context.WithCancel(c.sess.ctx)
-	d := &downloadServer{sess: c.sess, done: make(chan struct{}), cancel: cancel}
-	go d.run(dctx, cr, start, end, live)
+	d, err := cr.Download(c.sess.ctx, r)
+	if err != nil {
+		return toWire(err)
+	}
 	res, err := call.AllocResults()
 	if err != nil {
-		cancel()
+		d.Cancel()
 		return err
 	}
-	return res.SetDownload(schema.Download_ServerToClient(d))
+	return res.SetDownload(schema.Download_ServerToClient(&downloadServer{sess: c.sess, d: d}))
 }
 
-// downloadServer tracks one requested range until it is complete or
-// cancelled. The replicator will fetch the blocks; until then a range
-// completes when its blocks are appended or already here.
+// downloadServer is a client's view of one download; the session's end,
+// like the client dropping it, cancels it.
 type downloadServer struct {
-	sess   *session
-	done   chan struct{}
-	err    error
-	cancel context.CancelFunc
-}
-
-func (d *downloadServer) run(ctx context.Context, cr LocalCore, start, end uint64, live bool) {
-	defer close(d.done)
-	for {
-		changed := cr.Changed()
-		if !live {
-			n, err := cr.Downloaded(ctx, start, end)
-			if err != nil {
-				d.err = err
-				return
-			}
-			if n == end-start {
-				return
-			}
-		}
-		select {
-		case <-changed:
-			if closed(cr) {
-				d.err = fmt.Errorf("download: %w", core.ErrClosed)
-				return
-			}
-		case <-ctx.Done():
-			d.err = fmt.Errorf("download cancelled: %w", context.Canceled)
-			return
-		}
-	}
+	sess *session
+	d    LocalDownload
 }
 
 // closed reports whether cr was closed (cheaply: Has reads one bit).
@@ -97,20 +68,20 @@ func (d *downloadServer) Wait(ctx context.Context, call schema.Download_wait) er
 	defer finished()
 	call.Go()
 	select {
-	case <-d.done:
-		return toWire(d.err)
+	case <-d.d.Done():
+		return toWire(d.d.Err())
 	case <-ctx.Done():
 		return toWire(ctx.Err())
 	}
 }
 
 func (d *downloadServer) Cancel(ctx context.Context, call schema.Download_cancel) error {
-	d.cancel()
+	d.d.Cancel()
 	return nil
 }
 
 // Shutdown undownloads when the client drops the Download.
-func (d *downloadServer) Shutdown() { d.cancel() }
+func (d *downloadServer) Shutdown() { d.d.Cancel() }
 
 func (c *coreServer) Read(ctx context.Context, call schema.Core_read) error {
 	cr, err := c.core()
@@ -207,7 +178,11 @@ func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) 
 	limits := c.sess.srv.opts.Limits
 	sink.SetFlowLimiter(flowcontrol.NewFixedLimiter(limits.EventBytes))
 	sctx, cancel := context.WithCancel(c.sess.ctx)
-	go pushEvents(sctx, cancel, cr, sink, limits.SlowConsumer)
+	c.sess.srv.subscriptions.Add(1)
+	go func() {
+		defer c.sess.srv.subscriptions.Add(-1)
+		pushEvents(sctx, cancel, cr, sink, limits.SlowConsumer)
+	}()
 	res, err := call.AllocResults()
 	if err != nil {
 		cancel()
@@ -276,39 +251,82 @@ type subscriptionServer struct{ cancel context.CancelFunc }
 func (s subscriptionServer) Shutdown() { s.cancel() }
 
 func (c *coreServer) RegisterExtension(ctx context.Context, call schema.Core_registerExtension) error {
-	if _, err := c.core(); err != nil {
+	cr, err := c.core()
+	if err != nil {
 		return err
 	}
 	name, err := call.Args().Name()
-	if err != nil || name == "" || len(name) > 256 {
-		return toWire(fmt.Errorf("register extension: a name of 1 to 256 bytes: %w", ErrBadRequest))
+	if err != nil || name == "" || len(name) > maxExtensionName {
+		return toWire(fmt.Errorf("register extension: a name of 1 to %d bytes: %w", maxExtensionName, ErrBadRequest))
 	}
 	handler := call.Args().Handler().AddRef()
+	handler.SetFlowLimiter(flowcontrol.NewFixedLimiter(c.sess.srv.opts.Limits.EventBytes))
+	sink := &extensionSink{ctx: c.sess.ctx, handler: handler}
+	x, err := cr.Extension(name, sink.deliver)
+	if err != nil {
+		handler.Release()
+		return toWire(err)
+	}
 	res, err := call.AllocResults()
 	if err != nil {
+		x.Close()
 		handler.Release()
 		return err
 	}
-	return res.SetExtension(schema.Extension_ServerToClient(&extensionServer{name: name, handler: handler}))
+	return res.SetExtension(schema.Extension_ServerToClient(&extensionServer{x: x, handler: handler}))
 }
 
-// extensionServer is a registered extension. With no networking there are
-// no peers: a message reaches nobody, and nothing ever arrives.
+// maxExtensionName bounds an extension's name, as it crosses the wire.
+const maxExtensionName = 256
+
+// extensionServer is a registered extension.
 type extensionServer struct {
-	name    string
+	x       LocalExtension
 	handler schema.ExtensionHandler
 }
 
 func (e *extensionServer) Send(ctx context.Context, call schema.Extension_send) error {
-	if data, _ := call.Args().Data(); len(data) > core.MaxBlockSize {
+	data, _ := call.Args().Data()
+	if len(data) > core.MaxBlockSize {
 		return toWire(fmt.Errorf("extension message of %d bytes: %w", len(data), ErrTooLarge))
+	}
+	var peer *core.Key
+	if b, _ := call.Args().Peer(); len(b) > 0 {
+		k, err := keyArg(call.Args().Peer)
+		if err != nil {
+			return toWire(fmt.Errorf("send extension message: peer: %w", err))
+		}
+		peer = &k
+	}
+	n, err := e.x.Send(ctx, data, peer)
+	if err != nil {
+		return toWire(err)
 	}
 	res, err := call.AllocResults()
 	if err != nil {
 		return err
 	}
-	res.SetPeers(0)
+	res.SetPeers(uint32(n))
 	return nil
 }
 
-func (e *extensionServer) Shutdown() { e.handler.Release() }
+func (e *extensionServer) Shutdown() {
+	e.x.Close()
+	e.handler.Release()
+}
+
+// extensionSink passes a peer's extension messages on to the client's
+// handler, in order; the flow limiter bounds what waits for the client.
+type extensionSink struct {
+	ctx     context.Context
+	handler schema.ExtensionHandler
+}
+
+func (s *extensionSink) deliver(peer core.Key, data []byte) {
+	s.handler.Message(s.ctx, func(p schema.ExtensionHandler_message_Params) error {
+		if err := p.SetPeer(peer[:]); err != nil {
+			return err
+		}
+		return p.SetData(data)
+	})
+}

@@ -1,5 +1,7 @@
 package rpc
 
+import "github.com/hspd/hsp/core"
+
 // Status is what `hsp status` reports about a running daemon.
 type Status struct {
 	// Version is the daemon's hsp release.
@@ -29,8 +31,8 @@ type Status struct {
 type NetworkStatus struct {
 	// Available is false while the daemon has no networking.
 	Available bool `json:"available"`
-	// PublicKey is the daemon's Noise static key, hex.
-	PublicKey string `json:"publicKey,omitempty"`
+	// PublicKey is the daemon's Noise static key; absent without a network.
+	PublicKey core.Key `json:"publicKey,omitzero"`
 	// Port is the swarm's UDP and TCP port.
 	Port uint16 `json:"port,omitempty"`
 	// Peers counts connected peers; Topics the joined discovery keys.
@@ -40,10 +42,10 @@ type NetworkStatus struct {
 
 // CoreInfo describes one core.
 type CoreInfo struct {
-	// Key is the core's public key, hex.
-	Key string `json:"key"`
-	// DiscoveryKey is the core's swarm topic, hex.
-	DiscoveryKey string `json:"discoveryKey"`
+	// Key is the core's public key (hex in JSON).
+	Key core.Key `json:"key"`
+	// DiscoveryKey is the core's swarm topic.
+	DiscoveryKey core.DiscoveryKey `json:"discoveryKey"`
 	// Length is the number of blocks; ByteLength their total size.
 	Length     uint64 `json:"length"`
 	ByteLength uint64 `json:"byteLength"`
@@ -59,14 +61,20 @@ type CoreInfo struct {
 
 // TopicStatus is the swarm configuration of one discovery key.
 type TopicStatus struct {
-	DiscoveryKey string `json:"discoveryKey"`
-	Announce     bool   `json:"announce"`
-	Lookup       bool   `json:"lookup"`
+	// DiscoveryKey is the topic.
+	DiscoveryKey core.DiscoveryKey `json:"discoveryKey"`
+	// Announce and Lookup say whether the daemon announces itself on the
+	// topic and looks for peers on it.
+	Announce bool `json:"announce"`
+	Lookup   bool `json:"lookup"`
 }
 
 // Peer is a connected peer.
 type Peer struct {
-	RemotePublicKey string `json:"remotePublicKey"`
-	RemoteAddress   string `json:"remoteAddress"`
-	Type            string `json:"type"`
+	// RemotePublicKey is the peer's Noise static key.
+	RemotePublicKey core.Key `json:"remotePublicKey"`
+	// RemoteAddress is the peer's HOST:PORT.
+	RemoteAddress string `json:"remoteAddress"`
+	// Type is how the connection runs: "tcp" or "utp".
+	Type string `json:"type"`
 }

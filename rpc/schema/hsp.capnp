@@ -150,6 +150,9 @@ interface Network {
   status @1 (discoveryKey :Data) -> (announce :Bool, lookup :Bool);
   allStatuses @2 () -> (statuses :List(TopicStatus));
   peers @3 () -> (peers :List(Peer));
+  # connect dials a replication peer at HOST:PORT and answers once the
+  # connection is up.
+  connect @4 (address :Text) -> (peer :Peer);
 }
 
 struct TopicStatus {

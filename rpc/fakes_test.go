@@ -1,0 +1,150 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/hspd/hsp/core"
+)
+
+// memPeer is the one peer of memNetwork: it echoes every extension message
+// back to the handlers registered under the same name.
+var memPeer = core.Key{0xee, 0x01}
+
+var errOffline = fmt.Errorf("no network in this test: %w", ErrNetworkUnavailable)
+
+// memNetwork is a Network in memory, so the RPC tests check that every
+// call and answer crosses Cap'n Proto intact.
+// An offline memNetwork answers as a daemon without networking does.
+type memNetwork struct {
+	offline bool
+	mu      sync.Mutex
+	topics  map[core.DiscoveryKey]TopicStatus
+	exts    map[string][]func(core.Key, []byte)
+}
+
+func (n *memNetwork) Configure(ctx context.Context, dk core.DiscoveryKey, opts ConfigureOptions) error {
+	if n.offline {
+		return errOffline
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.topics[dk] = TopicStatus{DiscoveryKey: dk, Announce: opts.Announce, Lookup: opts.Lookup}
+	return nil
+}
+
+func (n *memNetwork) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicStatus, error) {
+	if n.offline {
+		return TopicStatus{}, errOffline
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ts, ok := n.topics[dk]
+	if !ok {
+		return ts, fmt.Errorf("topic %s: %w", dk, ErrNotFound)
+	}
+	return ts, nil
+}
+
+func (n *memNetwork) Topics(ctx context.Context) ([]TopicStatus, error) {
+	if n.offline {
+		return nil, errOffline
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []TopicStatus
+	for _, ts := range n.topics {
+		out = append(out, ts)
+	}
+	slices.SortFunc(out, func(a, b TopicStatus) int { return slices.Compare(a.DiscoveryKey[:], b.DiscoveryKey[:]) })
+	return out, nil
+}
+
+func (n *memNetwork) Peers(ctx context.Context) ([]Peer, error) {
+	if n.offline {
+		return nil, errOffline
+	}
+	return []Peer{{RemotePublicKey: memPeer, RemoteAddress: "127.0.0.1:1", Type: "tcp"}}, nil
+}
+
+func (n *memNetwork) Connect(ctx context.Context, addr string) (Peer, error) {
+	if n.offline {
+		return Peer{}, errOffline
+	}
+	if addr == "refuse:1" {
+		return Peer{}, fmt.Errorf("connect to %s: %w", addr, ErrNetworkUnavailable)
+	}
+	return Peer{RemotePublicKey: memPeer, RemoteAddress: addr, Type: "tcp"}, nil
+}
+
+// memCore is a LocalCore over an in-memory Hypercore.
+type memCore struct {
+	*core.Hypercore
+	net *memNetwork
+}
+
+// Download completes once the range is here; nothing fetches it.
+func (c *memCore) Download(ctx context.Context, r DownloadRange) (LocalDownload, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	d := &memDownload{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(d.done)
+		for {
+			changed := c.Changed()
+			if !r.Live {
+				if n, err := c.Downloaded(ctx, r.Start, r.End); err != nil || n == r.End-r.Start {
+					d.err = err
+					return
+				}
+			}
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				d.err = fmt.Errorf("download cancelled: %w", context.Canceled)
+				return
+			}
+		}
+	}()
+	return d, nil
+}
+
+type memDownload struct {
+	done   chan struct{}
+	err    error
+	cancel context.CancelFunc
+}
+
+func (d *memDownload) Done() <-chan struct{} { return d.done }
+func (d *memDownload) Err() error            { return d.err }
+func (d *memDownload) Cancel()               { d.cancel() }
+
+func (c *memCore) Extension(name string, onMessage func(core.Key, []byte)) (LocalExtension, error) {
+	c.net.mu.Lock()
+	defer c.net.mu.Unlock()
+	c.net.exts[name] = append(c.net.exts[name], onMessage)
+	return &memExtension{net: c.net, name: name}, nil
+}
+
+type memExtension struct {
+	net  *memNetwork
+	name string
+}
+
+// Send reaches memPeer, which echoes the message to every handler of the
+// name.
+func (x *memExtension) Send(ctx context.Context, data []byte, peer *core.Key) (int, error) {
+	if x.net.offline || peer != nil && *peer != memPeer {
+		return 0, nil
+	}
+	x.net.mu.Lock()
+	handlers := slices.Clone(x.net.exts[x.name])
+	x.net.mu.Unlock()
+	for _, h := range handlers {
+		h(memPeer, data)
+	}
+	return 1, nil
+}
+
+func (x *memExtension) Close() {}

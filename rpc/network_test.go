@@ -1,0 +1,129 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hspd/hsp/core"
+)
+
+func newNetPair(t *testing.T) (*memBackend, *Client) {
+	b := newNetBackend()
+	return b, pipeClient(t, NewServer(b, ServerOptions{}))
+}
+
+// TestNetworkTranslates: every Network call reaches the backend and its
+// answer comes back whole.
+func TestNetworkTranslates(t *testing.T) {
+	_, c := newNetPair(t)
+	ctx := context.Background()
+	dk := core.DiscoveryKey{7, 7, 7}
+	if err := c.Configure(ctx, dk, ConfigureOptions{Announce: true, Lookup: false}); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := c.TopicStatus(ctx, dk)
+	if err != nil || ts != (TopicStatus{DiscoveryKey: dk, Announce: true}) {
+		t.Fatalf("topic status: %+v, %v", ts, err)
+	}
+	if _, err := c.TopicStatus(ctx, core.DiscoveryKey{1}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("status of an unknown topic: %v", err)
+	}
+	topics, err := c.Topics(ctx)
+	if err != nil || len(topics) != 1 || topics[0] != ts {
+		t.Fatalf("topics: %+v, %v", topics, err)
+	}
+	peers, err := c.Peers(ctx)
+	if err != nil || len(peers) != 1 || peers[0].RemotePublicKey != memPeer || peers[0].Type != "tcp" {
+		t.Fatalf("peers: %+v, %v", peers, err)
+	}
+	p, err := c.Connect(ctx, "127.0.0.1:4000")
+	if err != nil || p.RemoteAddress != "127.0.0.1:4000" || p.RemotePublicKey != memPeer {
+		t.Fatalf("connect: %+v, %v", p, err)
+	}
+	if _, err := c.Connect(ctx, "refuse:1"); !errors.Is(err, ErrNetworkUnavailable) {
+		t.Fatalf("a refused connect: %v", err)
+	}
+	if _, err := c.Connect(ctx, ""); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("connect without an address: %v", err)
+	}
+}
+
+// TestExtensionBothWays: a message sent through the RPC reaches the
+// backend's extension, and one the backend receives reaches the client's
+// handler with its peer.
+func TestExtensionBothWays(t *testing.T) {
+	_, c := newNetPair(t)
+	ctx := context.Background()
+	rc, err := c.Open(ctx, OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	var from core.Key
+	x, err := rc.RegisterExtension(ctx, "echo", func(peer core.Key, data []byte) { from = peer; got <- data })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if n, err := x.Send(ctx, []byte("ping"), nil); err != nil || n != 1 {
+		t.Fatalf("send to all: %d, %v", n, err)
+	}
+	select {
+	case b := <-got:
+		if !bytes.Equal(b, []byte("ping")) || from != memPeer {
+			t.Fatalf("echo %q from %s", b, from)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the peer's message never reached the handler")
+	}
+	other := core.Key{9}
+	if n, err := x.Send(ctx, []byte("x"), &other); err != nil || n != 0 {
+		t.Fatalf("send to an unknown peer: %d, %v", n, err)
+	}
+	if _, err := x.Send(ctx, make([]byte, core.MaxBlockSize+1), nil); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("an oversized message: %v", err)
+	}
+}
+
+// TestSubscribesOnFirstNeed: opening a core and appending to it starts no
+// event subscription; asking for the length does, once.
+func TestSubscribesOnFirstNeed(t *testing.T) {
+	b := newMemBackend()
+	srv := NewServer(b, ServerOptions{})
+	c := pipeClient(t, srv)
+	ctx := context.Background()
+	rc, err := c.Open(ctx, OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Append(ctx, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if n, bl := rc.Known(); n != 1 || bl != 1 {
+		t.Fatalf("known after append: %d, %d", n, bl)
+	}
+	if info := rc.OpenInfo(); info.Length != 0 || !info.Writable || info.Key != rc.Key() {
+		t.Fatalf("open info: %+v", info)
+	}
+	if n := srv.subscriptions.Load(); n != 0 {
+		t.Fatalf("%d subscriptions after open and append, want 0", n)
+	}
+	rc.Length()
+	rc.ByteLength()
+	rc.OnEvent(func(Event) {})
+	waitFor(t, func() bool { return srv.subscriptions.Load() == 1 })
+	rc.Close()
+	waitFor(t, func() bool { return srv.subscriptions.Load() == 0 })
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5 s")
+		}
+	}
+}

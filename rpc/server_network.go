@@ -1,0 +1,94 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/rpc/schema"
+)
+
+// networkServer translates the Network capability to the backend's
+// Network.
+type networkServer struct{ n Network }
+
+func (s networkServer) Configure(ctx context.Context, call schema.Network_configure) error {
+	call.Go()
+	a := call.Args()
+	dk, err := discoveryKeyArg(a.DiscoveryKey)
+	if err != nil {
+		return toWire(fmt.Errorf("configure: %w", err))
+	}
+	opts := ConfigureOptions{Announce: a.Announce(), Lookup: a.Lookup(), Flush: a.Flush(), Remember: a.Remember()}
+	return toWire(s.n.Configure(ctx, dk, opts))
+}
+
+func (s networkServer) Status(ctx context.Context, call schema.Network_status) error {
+	dk, err := discoveryKeyArg(call.Args().DiscoveryKey)
+	if err != nil {
+		return toWire(fmt.Errorf("topic status: %w", err))
+	}
+	ts, err := s.n.TopicStatus(ctx, dk)
+	if err != nil {
+		return toWire(err)
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	res.SetAnnounce(ts.Announce)
+	res.SetLookup(ts.Lookup)
+	return nil
+}
+
+func (s networkServer) AllStatuses(ctx context.Context, call schema.Network_allStatuses) error {
+	topics, err := s.n.Topics(ctx)
+	if err != nil {
+		return toWire(err)
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return writeList(res.NewStatuses, topics, writeTopicStatus)
+}
+
+func (s networkServer) Peers(ctx context.Context, call schema.Network_peers) error {
+	peers, err := s.n.Peers(ctx)
+	if err != nil {
+		return toWire(err)
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	return writeList(res.NewPeers, peers, writePeer)
+}
+
+func (s networkServer) Connect(ctx context.Context, call schema.Network_connect) error {
+	call.Go()
+	addr, err := call.Args().Address()
+	if err != nil || addr == "" || len(addr) > 512 {
+		return toWire(fmt.Errorf("connect: give HOST:PORT: %w", ErrBadRequest))
+	}
+	p, err := s.n.Connect(ctx, addr)
+	if err != nil {
+		return toWire(err)
+	}
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	out, err := res.NewPeer()
+	if err != nil {
+		return err
+	}
+	return writePeer(out, p)
+}
+
+// discoveryKeyArg reads a discovery key argument of a call.
+func discoveryKeyArg(get func() ([]byte, error)) (core.DiscoveryKey, error) {
+	var r fieldReader
+	dk := readKey[core.DiscoveryKey](&r, "discovery key", get)
+	return dk, r.done("argument")
+}
