@@ -82,4 +82,4 @@ func (offline) Extension(c *store.Handle, name string, onMessage func(core.Key, 
 type noPeers struct{}
 
 func (noPeers) Send(ctx context.Context, data []byte, peer *core.Key) (int, error) { return 0, nil }
-func (noPeers) Close()                                                          {}
+func (noPeers) Close()                                                             {}

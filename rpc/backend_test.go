@@ -40,7 +40,7 @@ func newNetBackend() *memBackend {
 		net: &memNetwork{topics: map[core.DiscoveryKey]TopicStatus{}, exts: map[string][]func(core.Key, []byte){}}}
 }
 
-func (b *memBackend) Network() Network { return b.net }
+func (b *memBackend) Network() Network     { return b.net }
 func (b *memBackend) network() *memNetwork { return b.net }
 
 func (b *memBackend) Status(ctx context.Context) (Status, error) {
