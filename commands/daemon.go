@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +35,8 @@ running on the same home is left alone: this command says so and exits 0.
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "with --port, the TCP `HOST` to serve RPC on"},
 			&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; off loopback clients need the home's token"},
 			&cli.BoolFlag{Name: "require-token", Usage: "require the token on a loopback TCP address too"},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HSP_LOG_LEVEL"}, Usage: "log at `LEVEL` and above: debug, info, warn or error"},
+			&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
 		},
 		Subcommands: []*cli.Command{
 			{Name: "start", Usage: "start a detached daemon and wait until it answers", Action: daemonStart,
@@ -55,7 +57,11 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, nil))
+	level, err := daemon.ParseLogLevel(c.String("log-level"))
+	if err != nil {
+		return usagef("--log-level: %v", err)
+	}
+	log := daemon.NewLogger(c.App.ErrWriter, level, splitList(c.String("trace")))
 	d, err := daemon.New(daemon.Options{
 		Home: p.Home, Socket: p.Socket, Logger: log,
 		IdleTimeout: c.Duration("idle-timeout"), MaxLoaded: c.Int("max-loaded"),
@@ -165,6 +171,17 @@ func daemonStatus(c *cli.Context) error {
 	}
 	defer client.Close()
 	return printStatus(c, client)
+}
+
+// splitList reads a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // tcpAddr is the TCP address of --host and --port, or "" without --port.

@@ -56,6 +56,7 @@ type Daemon struct {
 	tcp      net.Listener
 	token    string // required of TCP clients; "" when not
 	server   *rpc.Server
+	net      network
 	started  time.Time
 
 	cancel   context.CancelFunc
@@ -112,17 +113,13 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.cancel = cancel
 	d.started = time.Now()
 	d.loaded = newLoadedSet(d.opts.IdleTimeout, d.opts.MaxLoaded, d.log.With("pkg", "gc"))
-	go d.collect(sctx)
-	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded), rpc.ServerOptions{
+	d.net = offline{}
+	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded, d.net), rpc.ServerOptions{
 		Logger: capnpLogger{d.log.With("pkg", "capnp")}, OnClientOpen: d.clientOpened, OnClientClose: d.clientClosed,
 		OnRefused: func(addr net.Addr, err error) { d.log.Warn("refused tcp client", "addr", addr.String(), "err", err) },
 	})
-	served := make(chan error, 2)
-	go func() { served <- d.server.Serve(sctx, d.listener) }()
-	if d.tcp != nil {
-		go func() { served <- d.server.ServeTCP(sctx, d.tcp, d.token) }()
-	}
-	go d.run(ctx, served)
+	wait, failed := runAll(sctx, d.subsystems())
+	go d.run(ctx, wait, failed)
 	d.log.Info("daemon ready", "home", d.paths.Home, "socket", d.paths.Socket, "pid", os.Getpid(), "version", rpc.Version)
 	return nil
 }
@@ -177,36 +174,35 @@ func (d *Daemon) TCPAddr() net.Addr {
 }
 
 // run waits for a reason to stop, then shuts down.
-func (d *Daemon) run(ctx context.Context, served <-chan error) {
-	running := 1 + boolInt(d.tcp != nil) // servers still serving
+func (d *Daemon) run(ctx context.Context, wait func() error, failed <-chan struct{}) {
 	select {
 	case <-ctx.Done():
 		d.log.Info("stopping", "reason", context.Cause(ctx))
 	case <-d.stopped:
-	case err := <-served:
-		d.log.Error("rpc server failed", "err", err)
-		d.err = err
-		running--
+	case <-failed:
 	}
-	d.shutdown(served, running)
+	d.shutdown(wait)
 	close(d.done)
 }
 
-func (d *Daemon) shutdown(served <-chan error, running int) {
-	timer := time.AfterFunc(d.opts.ShutdownTimeout, func() {
-		d.log.Error("shutdown is taking longer than allowed", "timeout", d.opts.ShutdownTimeout)
-	})
-	defer timer.Stop()
+// shutdown removes the socket, stops every subsystem (which ends every
+// session), waits for them within the shutdown timeout, then closes the
+// store and releases the lock.
+func (d *Daemon) shutdown(wait func() error) {
 	if err := removeSocket(d.paths.Socket); err != nil {
 		d.log.Warn("shutdown", "err", err)
 	}
-	d.cancel() // stops accepting and ends every session
-	for range running {
-		select {
-		case <-served:
-		case <-time.After(d.opts.ShutdownTimeout):
-			d.log.Error("sessions did not end in time")
+	d.cancel()
+	ended := make(chan error, 1)
+	go func() { ended <- wait() }()
+	select {
+	case err := <-ended:
+		if err != nil {
+			d.log.Error("subsystem failed", "err", err)
+			d.err = err
 		}
+	case <-time.After(d.opts.ShutdownTimeout):
+		d.log.Error("shutdown is taking longer than allowed: sessions did not end in time", "timeout", d.opts.ShutdownTimeout)
 	}
 	if err := d.closeResources(); err != nil && d.err == nil {
 		d.err = err
@@ -233,20 +229,6 @@ func (d *Daemon) closeResources() error {
 		errs = append(errs, d.lock.release())
 	}
 	return errors.Join(errs...)
-}
-
-// collect unloads idle cores until ctx ends.
-func (d *Daemon) collect(ctx context.Context) {
-	tick := time.NewTicker(min(max(d.opts.IdleTimeout/4, 10*time.Millisecond), 30*time.Second))
-	defer tick.Stop()
-	for {
-		select {
-		case now := <-tick.C:
-			d.loaded.collect(now)
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 func (d *Daemon) requestStop() { d.stopOnce.Do(func() { close(d.stopped) }) }
@@ -284,11 +266,4 @@ func (d *Daemon) clientClosed(id uint64) {
 	if d.opts.OnClientClose != nil {
 		d.opts.OnClientClose(id)
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
