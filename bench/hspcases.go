@@ -26,11 +26,11 @@ func (a appendSpec) share(i int) int {
 	return s
 }
 
-// hspAppend appends through a fresh daemon. Every call is awaited; the
+// hspAppend appends through a fresh daemon of the binary bin. Every call is awaited; the
 // clients run concurrently, each on its own connection. The timer runs
 // from the first call to the last answer.
-func hspAppend(ctx context.Context, e *env, metric string, a appendSpec) (s samples, err error) {
-	d, err := startDaemon(ctx, e, "append")
+func hspAppend(ctx context.Context, e *env, bin, metric string, a appendSpec) (s samples, err error) {
+	d, err := startDaemon(ctx, e, bin, "append")
 	if err != nil {
 		return nil, err
 	}
@@ -84,11 +84,12 @@ func appendLoop(ctx context.Context, c appender, src *blockSource, n, batch int)
 	return nil
 }
 
-// hspRead fills a core through a fresh daemon (100 blocks per call), reads
+// hspRead fills a core through a fresh daemon of the binary bin (100
+// blocks per call), reads
 // the first ReadGetN blocks with one Get each, then streams all ReadN with
 // RemoteCore.Read, which is what `hsp cat` does.
-func hspRead(ctx context.Context, e *env, p params) (s samples, err error) {
-	d, err := startDaemon(ctx, e, "read")
+func hspRead(ctx context.Context, e *env, bin string, p params) (s samples, err error) {
+	d, err := startDaemon(ctx, e, bin, "read")
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -26,15 +27,15 @@ type daemonProc struct {
 	exited chan struct{}
 }
 
-// startDaemon starts hsp's daemon with its defaults on a new home and
-// returns once a client can dial it.
-func startDaemon(ctx context.Context, e *env, tag string) (*daemonProc, error) {
+// startDaemon starts the daemon of the hsp binary bin with its defaults on
+// a new home and returns once a client can dial it.
+func startDaemon(ctx context.Context, e *env, bin, tag string) (*daemonProc, error) {
 	home, err := os.MkdirTemp(e.tmp, "hsp-"+tag+"-")
 	if err != nil {
 		return nil, fmt.Errorf("start hsp daemon: %w", err)
 	}
-	d := &daemonProc{home: home, socket: rpc.PathsFor(home, os.Getenv).Socket, exited: make(chan struct{})}
-	d.cmd = exec.Command(e.hspBin, "--home", home, "daemon")
+	d := &daemonProc{home: home, socket: socketOf(home), exited: make(chan struct{})}
+	d.cmd = exec.Command(bin, "--home", home, "daemon")
 	d.cmd.Stderr = &d.stderr
 	if err := d.cmd.Start(); err != nil {
 		os.RemoveAll(home)
@@ -66,6 +67,9 @@ func (d *daemonProc) waitReady(ctx context.Context) error {
 		}
 	}
 }
+
+// socketOf is the socket of the daemon of home, as hsp derives it.
+func socketOf(dir string) string { return home.PathsFor(dir, os.Getenv).Socket }
 
 // dial connects a new client and checks that the daemon answers.
 func (d *daemonProc) dial(ctx context.Context) (*rpc.Client, error) {

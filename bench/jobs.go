@@ -21,8 +21,26 @@ type job struct {
 	Run     func(ctx context.Context, e *env) (samples, error)
 }
 
-// jobs lists every job at the sizes of p.
-func jobs(p params) []job {
+// jobs lists every job at the sizes of p, for the builds of l and, when l
+// has it, JS. Within a group the order is in-process, the hsp builds (A,
+// then B), JS; runRounds reverses it every other round.
+func jobs(p params, l lineup) []job {
+	// hspJobs is one job per hsp build; run gets the build's binary.
+	hspJobs := func(group string, metrics []string, run func(ctx context.Context, e *env, bin string) (samples, error)) []job {
+		var js []job
+		for _, side := range l.HSP {
+			js = append(js, job{group, side, metrics, func(ctx context.Context, e *env) (samples, error) {
+				return run(ctx, e, e.bin(side))
+			}})
+		}
+		return js
+	}
+	jsJob := func(group string, metrics []string, run func(ctx context.Context, e *env) (samples, error)) []job {
+		if !l.JS {
+			return nil
+		}
+		return []job{{group, sideJS, metrics, run}}
+	}
 	appendJobs := func(group, metric string, n, size, batch, clients int, inproc bool) []job {
 		var js []job
 		if inproc {
@@ -30,13 +48,12 @@ func jobs(p params) []job {
 				return inprocAppend(ctx, e, metric, n, size, batch)
 			}})
 		}
-		return append(js,
-			job{group, sideHSP, []string{metric}, func(ctx context.Context, e *env) (samples, error) {
-				return hspAppend(ctx, e, metric, appendSpec{n, size, batch, clients})
-			}},
-			job{group, sideJS, []string{metric}, func(ctx context.Context, e *env) (samples, error) {
-				return jsAppend(ctx, e, metric, appendSpec{n, size, batch, clients})
-			}})
+		js = append(js, hspJobs(group, []string{metric}, func(ctx context.Context, e *env, bin string) (samples, error) {
+			return hspAppend(ctx, e, bin, metric, appendSpec{n, size, batch, clients})
+		})...)
+		return append(js, jsJob(group, []string{metric}, func(ctx context.Context, e *env) (samples, error) {
+			return jsAppend(ctx, e, metric, appendSpec{n, size, batch, clients})
+		})...)
 	}
 	var all []job
 	all = append(all, appendJobs("append-1k-1", mAppend1, p.Append1N, 1024, 1, 1, true)...)
@@ -45,12 +62,10 @@ func jobs(p params) []job {
 	all = append(all, appendJobs("append-64k-100", mAppend64k, p.Append64kN, 64<<10, 100, 1, true)...)
 	read := []string{mReadGet, mReadStream}
 	startup := []string{mSpawnStatus, mIdleRSS, mCoresRSS}
-	return append(all,
-		job{"read", sideHSP, read, func(ctx context.Context, e *env) (samples, error) { return hspRead(ctx, e, p) }},
-		job{"read", sideJS, read, func(ctx context.Context, e *env) (samples, error) { return jsRead(ctx, e, p) }},
-		job{"startup", sideHSP, startup, func(ctx context.Context, e *env) (samples, error) { return hspStartup(ctx, e, p) }},
-		job{"startup", sideJS, startup, func(ctx context.Context, e *env) (samples, error) { return jsStartup(ctx, e, p) }},
-	)
+	all = append(all, hspJobs("read", read, func(ctx context.Context, e *env, bin string) (samples, error) { return hspRead(ctx, e, bin, p) })...)
+	all = append(all, jsJob("read", read, func(ctx context.Context, e *env) (samples, error) { return jsRead(ctx, e, p) })...)
+	all = append(all, hspJobs("startup", startup, func(ctx context.Context, e *env, bin string) (samples, error) { return hspStartup(ctx, e, bin, p) })...)
+	return append(all, jsJob("startup", startup, func(ctx context.Context, e *env) (samples, error) { return jsStartup(ctx, e, p) })...)
 }
 
 // selectJobs keeps the jobs that measure at least one of keys.
@@ -74,8 +89,8 @@ type results struct {
 }
 
 // runRounds runs the jobs rounds times. Within a group the sides take
-// turns: the order is reversed every other round, so neither side always
-// runs first (the machine drifts: page cache, other load). A failed job is
+// turns: the order is reversed every other round, so no side always runs
+// first, and two hsp builds swap places too (the machine drifts: page cache, other load). A failed job is
 // reported and the rest go on.
 func runRounds(ctx context.Context, e *env, js []job, rounds int, log io.Writer) *results {
 	res := &results{Samples: map[string][]float64{}}

@@ -2,17 +2,19 @@
 // workloads and compares them with the targets of issue 7:
 //
 //	go run ./bench [-rounds 3] [-scale 1] [-only append-1k,read-get] [-out bench/results.json] [-chart docs/perf-chart.svg]
+//	               [-hsp PATH] [-hsp-b PATH] [-js=false]
 //
-// It builds hsp from the repository (go build), installs the pinned JS side
-// in bench/js (npm ci, when node_modules is missing or stale), then runs
-// every workload -rounds times. In each round the sides of a workload take
-// turns, in an order that flips every round: hsp's daemon (`hsp --home H
-// daemon`, driven through package rpc), the JS daemon (bench/js/run.js,
-// which spawns the `hyperspace` bin and drives it through
-// @hyperspace/client, all traffic on 127.0.0.1), and, for the append
-// targets, core/store opened in this process. Every run gets a fresh
-// daemon and an empty home or storage. Blocks are incompressible:
-// ChaCha8 output here, crypto.randomBytes in node.
+// It builds hsp from the repository (go build), or takes the binary -hsp
+// names, installs the pinned JS side in bench/js (npm ci, when
+// node_modules is missing or stale), then runs every workload -rounds
+// times. In each round the sides of a workload take turns, in an order
+// that flips every round: hsp's daemon (`hsp --home H daemon`, driven
+// through package rpc), the JS daemon (bench/js/run.js, which spawns the
+// `hyperspace` bin and drives it through @hyperspace/client, all traffic
+// on 127.0.0.1), and, for the append targets, core/store opened in this
+// process. Every run gets a fresh daemon and an empty home or storage.
+// Blocks are incompressible: ChaCha8 output here, crypto.randomBytes in
+// node.
 //
 // It prints a markdown table of medians (min–max over rounds) with the
 // ratios and whether each target is met, writes every sample to a JSON
@@ -24,6 +26,15 @@
 // quick check: `go run ./bench -scale 0.05 -rounds 1`. The workloads -only
 // takes: append-1k, append-1k-x8, append-1k-b100, append-64k-b100,
 // read-get, read-stream, spawn-status, idle-rss, cores-rss.
+//
+// Before/after: -hsp-b PATH adds a second hsp binary, build B, beside
+// build A (-hsp's binary, or the one built from the repository). B runs
+// every hsp job too, next to A, and the two swap places every round as the
+// sides do. The table then shows A's and B's medians, B/A, and each
+// build's target outcome; the JSON rows add "hspB" and "bOverA", and the
+// chart a bar for B. -js=false leaves JS Hyperspace out (no node needed):
+//
+//	go run ./bench -hsp /tmp/hsp-before -hsp-b /tmp/hsp-after -js=false -out /tmp/ab.json -chart /tmp/ab.svg
 package main
 
 import (
@@ -57,6 +68,18 @@ type options struct {
 	only   string
 	out    string
 	chart  string
+	hsp    string // the hsp binary (build A with hspB); "" builds one
+	hspB   string // a second hsp binary, build B; "" for none
+	js     bool   // run JS Hyperspace too
+}
+
+// lineup is what the flags ask to compare.
+func (o options) lineup() lineup {
+	l := lineup{HSP: []string{sideHSP}, JS: o.js}
+	if o.hspB != "" {
+		l.HSP = append(l.HSP, sideHSPB)
+	}
+	return l
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -68,6 +91,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.only, "only", "", "comma-separated workloads to run (default all)")
 	fs.StringVar(&o.out, "out", "bench/results.json", "JSON results file (relative paths are from the repository root)")
 	fs.StringVar(&o.chart, "chart", "docs/perf-chart.svg", "SVG chart file (relative paths are from the repository root)")
+	fs.StringVar(&o.hsp, "hsp", "", "measure the hsp binary at `PATH` (or a name in $PATH) instead of building the repository;\n"+
+		"with -hsp-b it is build A")
+	fs.StringVar(&o.hspB, "hsp-b", "", "also measure the hsp binary at `PATH` as build B, beside build A (-hsp's binary, or the\n"+
+		"repository's): A and B swap places every round, and the table, JSON and chart add B's medians,\n"+
+		"B/A and B's targets (pass -out and -chart elsewhere to keep the committed results)")
+	fs.BoolVar(&o.js, "js", true, "run JS Hyperspace 3.19 too (needs node and npm); -js=false measures hsp and in-process only")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -84,26 +113,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	p := defaultParams.scaled(o.scale)
+	l := o.lineup()
 	rs, err := selectRows(rows(p), o.only)
 	if err != nil {
 		return err
 	}
-	js := selectJobs(jobs(p), neededKeys(rs))
-	e, cleanup, err := prepare(ctx, js, stderr)
+	if !l.JS {
+		rs = withoutJS(rs)
+	}
+	js := selectJobs(jobs(p, l), neededKeys(rs, l))
+	e, cleanup, err := prepare(ctx, o, js, stderr)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	res := runRounds(ctx, e, js, o.rounds, stderr)
-	outs := evaluate(rs, res.Samples)
+	outs := evaluate(rs, res.Samples, l)
 	rep := report{
 		Machine: describeMachine(ctx, runtime.NumCPU()), Command: commandLine(args), Rounds: o.rounds,
-		Scale: o.scale, Params: p, Note: durabilityNote, Rows: outs,
+		Scale: o.scale, Params: p, Builds: e.builds, SkipJS: !l.JS, Note: note(l), Rows: outs,
 		Measurements: measurements(res.Samples), Errors: res.Errors,
 	}
 	rep.ElapsedSeconds = time.Since(start).Round(time.Second).Seconds()
 	if ctx.Err() != nil {
-		writeTable(stdout, rep.Rows)
+		writeTable(stdout, rep)
 		return fmt.Errorf("interrupted: %s and %s left as they were", o.out, o.chart)
 	}
 	if err := writeOutputs(e.root, o, rep, stdout); err != nil {
@@ -116,12 +149,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// prepare finds the repository, builds hsp and installs the JS side when
-// a job needs it.
-func prepare(ctx context.Context, js []job, log io.Writer) (*env, func(), error) {
+// prepare finds the repository and the hsp binaries (building hsp unless
+// -hsp names one) and installs the JS side when a job needs it.
+func prepare(ctx context.Context, o options, js []job, log io.Writer) (*env, func(), error) {
 	root, err := findRoot()
 	if err != nil {
 		return nil, nil, err
+	}
+	a := build{Name: "hsp", Side: sideHSP}
+	if o.hspB != "" {
+		a.Name = "A"
+	}
+	builds := []build{a}
+	if o.hsp != "" {
+		if builds[0].Path, err = resolveBinary("-hsp", o.hsp); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.hspB != "" {
+		b := build{Name: "B", Side: sideHSPB}
+		if b.Path, err = resolveBinary("-hsp-b", o.hspB); err != nil {
+			return nil, nil, err
+		}
+		builds = append(builds, b)
 	}
 	tmp, err := os.MkdirTemp("", "hspbench-")
 	if err != nil {
@@ -129,11 +179,24 @@ func prepare(ctx context.Context, js []job, log io.Writer) (*env, func(), error)
 	}
 	cleanup := func() { os.RemoveAll(tmp) }
 	e := &env{root: root, jsDir: filepath.Join(root, "bench", "js"), tmp: tmp}
-	fmt.Fprintln(log, "building hsp…")
-	if e.hspBin, err = buildHSP(ctx, root, tmp); err != nil {
-		cleanup()
-		return nil, nil, err
+	if builds[0].Path == "" {
+		fmt.Fprintln(log, "building hsp…")
+		if builds[0].Path, err = buildHSP(ctx, root, tmp); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		builds[0].Built = true
 	}
+	for i := range builds {
+		if builds[i], err = describeBuild(builds[i]); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		if len(builds) > 1 || !builds[i].Built {
+			fmt.Fprintf(log, "hsp %s\n", builds[i].describe())
+		}
+	}
+	e.builds = builds
 	if needsJS(js) {
 		fmt.Fprintln(log, "installing the JS side (npm ci in bench/js when needed)…")
 		if err := installJS(ctx, e.jsDir); err != nil {
@@ -159,7 +222,7 @@ func commandLine(args []string) string {
 
 // writeOutputs prints the table and writes the JSON file and the chart.
 func writeOutputs(root string, o options, rep report, stdout io.Writer) error {
-	if err := writeTable(stdout, rep.Rows); err != nil {
+	if err := writeTable(stdout, rep); err != nil {
 		return fmt.Errorf("print table: %w", err)
 	}
 	if err := writeJSON(fromRoot(root, o.out), rep); err != nil {
@@ -169,12 +232,8 @@ func writeOutputs(root string, o options, rep report, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("write chart: %w", err)
 	}
-	title := fmt.Sprintf("hsp vs JS Hyperspace 3.19: medians of %d rounds", rep.Rounds)
-	if rep.Rounds == 1 {
-		title = "hsp vs JS Hyperspace 3.19: one round"
-	}
-	sub := fmt.Sprintf("%s, %d CPUs (%s); hsp fsyncs every append, JS never fsyncs; log scales", rep.Machine.Date[:10], rep.Machine.CPUs, rep.Machine.CPUModel)
-	if err := drawChart(f, chartPanels(rep.Rows), title, sub); err != nil {
+	title, sub := chartTitles(rep)
+	if err := drawChart(f, chartSeriesOf(rep.lineup()), chartPanels(rep.Rows, rep.lineup()), title, sub); err != nil {
 		f.Close()
 		return fmt.Errorf("write chart: %w", err)
 	}

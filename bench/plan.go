@@ -10,10 +10,20 @@ import (
 
 // Sides of a measurement.
 const (
-	sideHSP    = "hsp"    // the hsp daemon through package rpc
+	sideHSP    = "hsp"    // the hsp daemon through package rpc (build A when there are two)
+	sideHSPB   = "hsp-b"  // the same with the second hsp binary, build B (-hsp-b)
 	sideJS     = "js"     // the JS Hyperspace 3.19 daemon through @hyperspace/client
 	sideInproc = "inproc" // core/store opened in this process
 )
+
+// lineup is what a run compares: one or two hsp builds and, unless -js=false, JS.
+type lineup struct {
+	HSP []string // the sides of the hsp builds: sideHSP, then sideHSPB with a second build
+	JS  bool
+}
+
+// ab tells whether the run compares two hsp builds.
+func (l lineup) ab() bool { return len(l.HSP) > 1 }
 
 // Units of the metrics; rates are better higher, the others lower.
 const (
@@ -89,6 +99,16 @@ type row struct {
 
 func key(side, metric string) string { return side + "/" + metric }
 
+// refFor is the row's reference for the hsp build measured as side: a
+// reference that is an hsp figure (8 clients against 1 client) is that
+// build's own.
+func (r row) refFor(side string) string {
+	if m, ok := strings.CutPrefix(r.Ref, sideHSP+"/"); ok {
+		return key(side, m)
+	}
+	return r.Ref
+}
+
 // rows lists the workloads and their targets (issue 7, part 4).
 func rows(p params) []row {
 	return []row{
@@ -136,13 +156,30 @@ func workloadNames(all []row) []string {
 	return names
 }
 
-// neededKeys lists every measurement the rows read.
-func neededKeys(rs []row) []string {
+// withoutJS drops the rows that, with JS not run, would only repeat an
+// earlier row's hsp figure without a reference (8 clients vs JS 1 client).
+func withoutJS(rs []row) []row {
+	var out []row
+	for i, r := range rs {
+		repeat := slices.ContainsFunc(rs[:i], func(o row) bool { return o.Metric == r.Metric })
+		if repeat && strings.HasPrefix(r.Ref, sideJS+"/") {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// neededKeys lists every measurement the rows read for the builds of l
+// (and JS's, which the jobs of a run without JS do not measure).
+func neededKeys(rs []row, l lineup) []string {
 	var keys []string
 	for _, r := range rs {
-		for _, k := range []string{key(sideHSP, r.Metric), r.JS, r.Ref} {
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
+		for _, side := range l.HSP {
+			for _, k := range []string{key(side, r.Metric), r.JS, r.refFor(side)} {
+				if !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
 			}
 		}
 	}

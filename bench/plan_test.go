@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"io"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -36,26 +40,106 @@ func TestSelectRows(t *testing.T) {
 	}
 }
 
+var (
+	lineupDefault = lineup{HSP: []string{sideHSP}, JS: true}
+	lineupAB      = lineup{HSP: []string{sideHSP, sideHSPB}, JS: true}
+	lineupABNoJS  = lineup{HSP: []string{sideHSP, sideHSPB}}
+)
+
 // TestJobsCoverRows checks that every figure a row reads is measured by
 // some job, and that -only runs no more than it needs.
 func TestJobsCoverRows(t *testing.T) {
 	p := defaultParams
-	all := jobs(p)
-	for _, r := range rows(p) {
-		for _, k := range neededKeys([]row{r}) {
-			if len(selectJobs(all, []string{k})) == 0 {
-				t.Errorf("row %q: no job measures %s", r.Title, k)
+	for _, l := range []lineup{lineupDefault, lineupAB} {
+		all := jobs(p, l)
+		for _, r := range rows(p) {
+			for _, k := range neededKeys([]row{r}, l) {
+				if len(selectJobs(all, []string{k})) == 0 {
+					t.Errorf("%+v: row %q: no job measures %s", l, r.Title, k)
+				}
 			}
 		}
 	}
-	rs, _ := selectRows(rows(p), "append-1k-x8")
-	var picked []string
-	for _, j := range selectJobs(all, neededKeys(rs)) {
-		picked = append(picked, j.Group+"/"+j.Side)
+	picked := func(l lineup, only string) []string {
+		rs, _ := selectRows(rows(p), only)
+		var out []string
+		for _, j := range selectJobs(jobs(p, l), neededKeys(rs, l)) {
+			out = append(out, j.Group+"/"+j.Side)
+		}
+		return out
 	}
 	want := []string{"append-1k-1/hsp", "append-1k-1/js", "append-1k-1-x8/hsp", "append-1k-1-x8/js"}
-	if !slices.Equal(picked, want) {
-		t.Errorf("jobs for append-1k-x8 = %v, want %v", picked, want)
+	if got := picked(lineupDefault, "append-1k-x8"); !slices.Equal(got, want) {
+		t.Errorf("jobs for append-1k-x8 = %v, want %v", got, want)
+	}
+	// B's 8-client target is against B's own 1-client figure.
+	want = []string{"append-1k-1/hsp", "append-1k-1/hsp-b", "append-1k-1/js", "append-1k-1-x8/hsp", "append-1k-1-x8/hsp-b", "append-1k-1-x8/js"}
+	if got := picked(lineupAB, "append-1k-x8"); !slices.Equal(got, want) {
+		t.Errorf("A/B jobs for append-1k-x8 = %v, want %v", got, want)
+	}
+	want = []string{"append-1k-1/inproc", "append-1k-1/hsp", "append-1k-1/hsp-b", "read/hsp", "read/hsp-b"}
+	if got := picked(lineupABNoJS, "append-1k,read-get"); !slices.Equal(got, want) {
+		t.Errorf("A/B jobs without JS = %v, want %v", got, want)
+	}
+}
+
+// TestRoundsAlternateBuilds checks that A and B, like the sides, swap
+// places every round.
+func TestRoundsAlternateBuilds(t *testing.T) {
+	var ran []string
+	js := []job{}
+	for _, side := range []string{sideInproc, sideHSP, sideHSPB} {
+		js = append(js, job{"g", side, []string{mAppend1}, func(context.Context, *env) (samples, error) {
+			ran = append(ran, side)
+			return samples{mAppend1: {1}}, nil
+		}})
+	}
+	res := runRounds(context.Background(), &env{}, js, 3, io.Discard)
+	want := []string{"inproc", "hsp", "hsp-b", "hsp-b", "hsp", "inproc", "inproc", "hsp", "hsp-b"}
+	if !slices.Equal(ran, want) || len(res.Samples["hsp-b/append-1k-1"]) != 3 {
+		t.Errorf("ran %v, want %v; samples %v", ran, want, res.Samples)
+	}
+}
+
+func TestWithoutJS(t *testing.T) {
+	rs := withoutJS(rows(defaultParams))
+	if len(rs) != len(rows(defaultParams))-1 || slices.ContainsFunc(rs, func(r row) bool { return r.RefLabel == "JS 1 client" }) {
+		t.Errorf("withoutJS kept %d rows", len(rs))
+	}
+	if !slices.ContainsFunc(rs, func(r row) bool { return r.Workload == "read-get" }) {
+		t.Error("withoutJS dropped read-get, whose hsp figure no other row shows")
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil || o.hsp != "" || o.hspB != "" || !o.js || o.lineup().ab() {
+		t.Errorf("defaults: %+v, %v", o, err)
+	}
+	o, err = parseFlags([]string{"-hsp", "/tmp/a", "-hsp-b", "/tmp/b", "-js=false"}, io.Discard)
+	if err != nil || o.hsp != "/tmp/a" || o.hspB != "/tmp/b" || o.js {
+		t.Errorf("A/B flags: %+v, %v", o, err)
+	}
+	if l := o.lineup(); !slices.Equal(l.HSP, []string{sideHSP, sideHSPB}) || l.JS {
+		t.Errorf("A/B lineup %+v", l)
+	}
+}
+
+func TestResolveBinary(t *testing.T) {
+	if _, err := resolveBinary("-hsp", "/nonexistent/hsp"); err == nil {
+		t.Error("a missing binary was accepted")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := resolveBinary("-hsp", self)
+	if err != nil || got != self {
+		t.Errorf("resolveBinary(%s) = %q, %v", self, got, err)
+	}
+	b, err := describeBuild(build{Name: "A", Side: sideHSP, Path: self})
+	if err != nil || len(b.SHA256) != 64 || !strings.HasPrefix(b.describe(), "A: "+self+" (sha256 "+b.SHA256[:12]) {
+		t.Errorf("describeBuild: %+v, %v", b, err)
 	}
 }
 

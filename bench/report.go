@@ -9,16 +9,105 @@ import (
 	"strings"
 )
 
-// durabilityNote goes beside every table of figures.
-const durabilityNote = "hsp runs with its default durability: every append call is in the pebble WAL " +
-	"and fsynced before it returns. JS Hyperspace 3.19 never fsyncs (random-access-file), so its " +
-	"acknowledged appends can be lost in a crash."
+// durabilityNote goes beside every table of figures; durabilityNoteHSP
+// when JS did not run.
+const (
+	durabilityNoteHSP = "hsp runs with its default durability: every append call is in the pebble WAL " +
+		"and fsynced before it returns."
+	durabilityNote = durabilityNoteHSP + " JS Hyperspace 3.19 never fsyncs (random-access-file), so its " +
+		"acknowledged appends can be lost in a crash."
+)
 
-// writeTable prints the outcomes as a markdown table, then the note.
-func writeTable(w io.Writer, outs []outcome) error {
-	lines := [][]string{{"workload", "unit", "hsp median (min–max)", "JS median (min–max)", "hsp/JS", "target", "achieved", "met"}}
-	for _, o := range outs {
-		lines = append(lines, tableCells(o))
+// note is the durability note for a run of l.
+func note(l lineup) string {
+	if l.JS {
+		return durabilityNote
+	}
+	return durabilityNoteHSP
+}
+
+// column is a column of the table: its head and how a row fills it.
+type column struct {
+	head string
+	cell func(outcome) string
+}
+
+// columns are the table's columns for a run of l. With one build and JS
+// (the default): workload, unit, hsp, JS, hsp/JS, target, achieved, met.
+// With builds A and B, A's and B's medians and B/A come first, then JS,
+// then the target with each build's outcome; without JS, no JS columns.
+func columns(l lineup) []column {
+	cols := []column{
+		{"workload", func(o outcome) string { return o.Title }},
+		{"unit", func(o outcome) string { return o.Unit }},
+	}
+	jsCol := column{"JS median (min–max)", func(o outcome) string { return cell(o.JS) }}
+	target := column{"target", func(o outcome) string { return o.Target }}
+	if !l.ab() {
+		cols = append(cols, column{"hsp median (min–max)", func(o outcome) string { return cell(o.HSP) }})
+		if l.JS {
+			cols = append(cols, jsCol, column{"hsp/JS", func(o outcome) string { return ratioCell(o.VsJS) }})
+		}
+		return append(cols, target,
+			column{"achieved", func(o outcome) string { return achievedCell(o.a()) }},
+			column{"met", func(o outcome) string { return metCell(o.a()) }})
+	}
+	b := func(o outcome) figures {
+		if o.B == nil {
+			return figures{Missing: true}
+		}
+		return *o.B
+	}
+	cols = append(cols,
+		column{"hsp A median (min–max)", func(o outcome) string { return cell(o.HSP) }},
+		column{"hsp B median (min–max)", func(o outcome) string { return cell(b(o).HSP) }},
+		column{"B/A", func(o outcome) string { return ratioCell(o.BOverA) }})
+	if l.JS {
+		cols = append(cols, jsCol)
+	}
+	return append(cols, target,
+		column{"A achieved", func(o outcome) string { return achievedCell(o.a()) }},
+		column{"B achieved", func(o outcome) string { return achievedCell(b(o)) }},
+		column{"A met", func(o outcome) string { return metCell(o.a()) }},
+		column{"B met", func(o outcome) string { return metCell(b(o)) }})
+}
+
+func ratioCell(r float64) string {
+	if r == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", r)
+}
+
+func achievedCell(f figures) string {
+	if f.Missing {
+		return "n/a"
+	}
+	return f.RatioText
+}
+
+func metCell(f figures) string {
+	if f.Missing {
+		return "n/a"
+	}
+	return map[bool]string{true: "yes", false: "**no**"}[f.Met]
+}
+
+// writeTable prints the report's rows as a markdown table, then the hsp
+// builds when there are two, then the note.
+func writeTable(w io.Writer, rep report) error {
+	cols := columns(rep.lineup())
+	head := make([]string, len(cols))
+	for j, c := range cols {
+		head[j] = c.head
+	}
+	lines := [][]string{head}
+	for _, o := range rep.Rows {
+		cells := make([]string, len(cols))
+		for j, c := range cols {
+			cells[j] = c.cell(o)
+		}
+		lines = append(lines, cells)
 	}
 	widths := columnWidths(lines)
 	var b strings.Builder
@@ -32,21 +121,15 @@ func writeTable(w io.Writer, outs []outcome) error {
 			writeTableLine(&b, dashes, widths)
 		}
 	}
-	fmt.Fprintf(&b, "\n%s\n", durabilityNote)
+	if len(rep.Builds) > 1 {
+		b.WriteString("\n")
+		for _, bd := range rep.Builds {
+			fmt.Fprintf(&b, "%s\n", bd.describe())
+		}
+	}
+	fmt.Fprintf(&b, "\n%s\n", note(rep.lineup()))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func tableCells(o outcome) []string {
-	vsJS, achieved, met := "n/a", "n/a", "n/a"
-	if o.VsJS != 0 {
-		vsJS = fmt.Sprintf("%.2f×", o.VsJS)
-	}
-	if !o.Missing {
-		achieved = o.RatioText
-		met = map[bool]string{true: "yes", false: "**no**"}[o.Met]
-	}
-	return []string{o.Title, o.Unit, cell(o.HSP), cell(o.JS), vsJS, o.Target, achieved, met}
 }
 
 // cell writes "median (min–max)", or "n/a".
@@ -85,11 +168,22 @@ type report struct {
 	Rounds         int                `json:"rounds"`
 	Scale          float64            `json:"scale"`
 	Params         params             `json:"params"`
+	Builds         []build            `json:"builds"`
+	SkipJS         bool               `json:"skipJs,omitempty"` // -js=false
 	ElapsedSeconds float64            `json:"elapsedSeconds"`
 	Note           string             `json:"note"`
 	Rows           []outcome          `json:"rows"`
 	Measurements   map[string]summary `json:"measurements"`
 	Errors         []string           `json:"errors,omitempty"`
+}
+
+// lineup is what the report compares.
+func (r report) lineup() lineup {
+	l := lineup{HSP: []string{sideHSP}, JS: !r.SkipJS}
+	if len(r.Builds) > 1 {
+		l.HSP = append(l.HSP, sideHSPB)
+	}
+	return l
 }
 
 // measurements summarizes every sample of a run.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -14,12 +15,89 @@ import (
 	"time"
 )
 
-// env is what the jobs share: the hsp binary, the JS side and a temp dir.
+// env is what the jobs share: the hsp binaries, the JS side and a temp dir.
 type env struct {
-	root   string // the repository's root
-	hspBin string // the hsp binary built for this run
-	jsDir  string // bench/js, with node_modules installed
-	tmp    string // every home, storage and store of the run lives below
+	root   string  // the repository's root
+	builds []build // the hsp binaries measured: one, or A and B
+	jsDir  string  // bench/js, with node_modules installed
+	tmp    string  // every home, storage and store of the run lives below
+}
+
+// bin is the path of the hsp binary measured as side.
+func (e *env) bin(side string) string {
+	for _, b := range e.builds {
+		if b.Side == side {
+			return b.Path
+		}
+	}
+	panic("bench: no hsp build for side " + side)
+}
+
+// build is an hsp binary a run measures, as the JSON file records it.
+type build struct {
+	Name string `json:"name"` // "hsp", or "A" and "B" when there are two
+	Side string `json:"side"` // the side of its measurements: sideHSP, or sideHSPB for B
+	Path string `json:"path"`
+	// Built is set when the run built it from the repository (into its
+	// temp dir, gone after the run).
+	Built  bool   `json:"built,omitempty"`
+	SHA256 string `json:"sha256"`
+	// Revision and Modified are the VCS stamp go build put in the binary.
+	Revision string `json:"vcsRevision,omitempty"`
+	Modified bool   `json:"vcsModified,omitempty"`
+}
+
+// describe names b in one line: "A: /tmp/hsp-a (sha256 0123456789ab, 46e388c0a1b2, modified)".
+func (b build) describe() string {
+	var parts []string
+	if b.Built {
+		parts = append(parts, "built from the repository")
+	}
+	parts = append(parts, "sha256 "+short(b.SHA256, 12))
+	if b.Revision != "" {
+		rev := short(b.Revision, 12)
+		if b.Modified {
+			rev += ", modified"
+		}
+		parts = append(parts, rev)
+	}
+	return fmt.Sprintf("%s: %s (%s)", b.Name, b.Path, strings.Join(parts, ", "))
+}
+
+func short(s string, n int) string { return s[:min(n, len(s))] }
+
+// resolveBinary finds the hsp binary a flag names: a path, or a bare name
+// looked up in $PATH. It returns its absolute path.
+func resolveBinary(flagName, path string) (string, error) {
+	p, err := exec.LookPath(path)
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", flagName, path, err)
+	}
+	if p, err = filepath.Abs(p); err != nil {
+		return "", fmt.Errorf("%s %s: %w", flagName, path, err)
+	}
+	return p, nil
+}
+
+// describeBuild hashes the binary at b.Path and reads its VCS stamp.
+func describeBuild(b build) (build, error) {
+	data, err := os.ReadFile(b.Path)
+	if err != nil {
+		return b, fmt.Errorf("read hsp binary: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	b.SHA256 = hex.EncodeToString(sum[:])
+	if info, err := buildinfo.ReadFile(b.Path); err == nil {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.Revision = s.Value
+			case "vcs.modified":
+				b.Modified = s.Value == "true"
+			}
+		}
+	}
+	return b, nil
 }
 
 const modulePath = "github.com/hspd/hsp"

@@ -15,26 +15,26 @@ import (
 )
 
 // hspStartup measures, p.Spawns times, the time from exec of `hsp status`
-// on an empty home with no daemon until it exits successfully: the CLI
-// starts a detached daemon, which opens a new store, and asks it for its
-// status. On the last spawn it then reads the daemon's RSS after p.Settle
-// idle with one client connected, and again p.Settle after that client
-// opened p.Cores new cores and holds them.
-func hspStartup(ctx context.Context, e *env, p params) (samples, error) {
+// (of the binary bin) on an empty home with no daemon until it exits
+// successfully: the CLI starts a detached daemon, which opens a new
+// store, and asks it for its status. On the last spawn it then reads the
+// daemon's RSS after p.Settle idle with one client connected, and again
+// p.Settle after that client opened p.Cores new cores and holds them.
+func hspStartup(ctx context.Context, e *env, bin string, p params) (samples, error) {
 	s := samples{}
 	for i := range p.Spawns {
 		home, err := os.MkdirTemp(e.tmp, "hsp-startup-")
 		if err != nil {
 			return nil, fmt.Errorf("make home: %w", err)
 		}
-		ms, pid, err := timeSpawnStatus(ctx, e, home)
+		ms, pid, err := timeSpawnStatus(ctx, bin, home)
 		if err == nil {
 			s[mSpawnStatus] = append(s[mSpawnStatus], ms)
 			if i == p.Spawns-1 {
-				err = hspMemory(ctx, rpc.PathsFor(home, os.Getenv).Socket, pid, p, s)
+				err = hspMemory(ctx, socketOf(home), pid, p, s)
 			}
 		}
-		err = errors.Join(err, stopSpawned(ctx, e, home))
+		err = errors.Join(err, stopSpawned(ctx, bin, home))
 		os.RemoveAll(home)
 		if err != nil {
 			return nil, err
@@ -45,9 +45,9 @@ func hspStartup(ctx context.Context, e *env, p params) (samples, error) {
 
 // timeSpawnStatus runs `hsp --home H --json status` and returns how long
 // it took in milliseconds and the pid of the daemon it started.
-func timeSpawnStatus(ctx context.Context, e *env, home string) (float64, int, error) {
+func timeSpawnStatus(ctx context.Context, bin, home string) (float64, int, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, e.hspBin, "--home", home, "--json", "status")
+	cmd := exec.CommandContext(ctx, bin, "--home", home, "--json", "status")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
 	err := cmd.Run()
@@ -65,10 +65,10 @@ func timeSpawnStatus(ctx context.Context, e *env, home string) (float64, int, er
 // stopSpawned stops the detached daemon of home with `hsp daemon stop`,
 // which waits until it is gone. It runs even when ctx has ended: the
 // daemon is in its own session and outlives the benchmark otherwise.
-func stopSpawned(ctx context.Context, e *env, home string) error {
+func stopSpawned(ctx context.Context, bin, home string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, e.hspBin, "--home", home, "daemon", "stop").CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, "--home", home, "daemon", "stop").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("run hsp daemon stop: %w: %s", err, strings.TrimSpace(string(out)))
 	}

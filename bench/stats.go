@@ -35,7 +35,8 @@ func median(sorted []float64) float64 {
 	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
-// outcome is a row of the table with its figures.
+// outcome is a row of the table with its figures: hsp's (build A's when
+// there are two), and build B's in B.
 type outcome struct {
 	Workload string   `json:"workload"`
 	Metric   string   `json:"metric"`
@@ -56,44 +57,84 @@ type outcome struct {
 	Met       bool   `json:"met"`
 	// Missing is set when a figure the row needs was not measured.
 	Missing bool `json:"missing,omitempty"`
+	// B is build B's figures, in a run with a second hsp build (-hsp-b);
+	// its target's reference is B's own when it is an hsp figure.
+	B *figures `json:"hspB,omitempty"`
+	// BOverA is build B's median over build A's (HSP's).
+	BOverA float64 `json:"bOverA,omitempty"`
 }
 
-// evaluate computes the rows' outcomes from the samples of a run.
-func evaluate(rs []row, got map[string][]float64) []outcome {
+// figures are one hsp build's figures of a row, as outcome holds A's.
+type figures struct {
+	HSP       *summary `json:"hsp"`
+	VsJS      float64  `json:"hspOverJs,omitempty"`
+	Ref       float64  `json:"referenceMedian,omitempty"`
+	Ratio     float64  `json:"ratio,omitempty"`
+	RatioText string   `json:"ratioText,omitempty"`
+	Met       bool     `json:"met"`
+	Missing   bool     `json:"missing,omitempty"`
+}
+
+// a is the outcome's figures of build A (or of the only build).
+func (o outcome) a() figures {
+	return figures{HSP: o.HSP, VsJS: o.VsJS, Ref: o.Ref, Ratio: o.Ratio, RatioText: o.RatioText, Met: o.Met, Missing: o.Missing}
+}
+
+// evaluate computes the rows' outcomes from the samples of a run, for
+// each hsp build of l.
+func evaluate(rs []row, got map[string][]float64, l lineup) []outcome {
 	out := make([]outcome, len(rs))
 	for i, r := range rs {
 		out[i] = evaluateRow(r, got)
+		if l.ab() {
+			b := evaluateFigures(r, sideHSPB, got)
+			out[i].B = &b
+			if out[i].HSP != nil && b.HSP != nil {
+				out[i].BOverA = b.HSP.Median / out[i].HSP.Median
+			}
+		}
 	}
 	return out
 }
 
+// evaluateRow computes a row's outcome for hsp (build A).
 func evaluateRow(r row, got map[string][]float64) outcome {
 	unit := units[r.Metric]
 	o := outcome{Workload: r.Workload, Metric: r.Metric, Title: r.Title, Unit: unit, RefLabel: r.RefLabel, Target: targetText(r)}
-	hsp, okH := summarize(unit, got[key(sideHSP, r.Metric)])
-	js, okJ := summarize(unit, got[r.JS])
-	ref, okR := summarize(unit, got[r.Ref])
-	if okH {
-		o.HSP = &hsp
-	}
-	if okJ {
+	if js, ok := summarize(unit, got[r.JS]); ok {
 		o.JS = &js
-		if okH {
-			o.VsJS = hsp.Median / js.Median
+	}
+	f := evaluateFigures(r, sideHSP, got)
+	o.HSP, o.VsJS, o.Ref, o.Ratio, o.RatioText, o.Met, o.Missing = f.HSP, f.VsJS, f.Ref, f.Ratio, f.RatioText, f.Met, f.Missing
+	return o
+}
+
+// evaluateFigures computes a row's figures for the hsp build measured as
+// side.
+func evaluateFigures(r row, side string, got map[string][]float64) figures {
+	unit := units[r.Metric]
+	var f figures
+	hsp, okH := summarize(unit, got[key(side, r.Metric)])
+	js, okJ := summarize(unit, got[r.JS])
+	ref, okR := summarize(unit, got[r.refFor(side)])
+	if okH {
+		f.HSP = &hsp
+		if okJ {
+			f.VsJS = hsp.Median / js.Median
 		}
 	}
 	if !okH || !okR {
-		o.Missing = true
-		return o
+		f.Missing = true
+		return f
 	}
-	o.Ref = ref.Median
-	o.Ratio = hsp.Median / ref.Median
-	o.RatioText = ratioText(r, o.Ratio)
-	o.Met = o.Ratio >= r.Want
+	f.Ref = ref.Median
+	f.Ratio = hsp.Median / ref.Median
+	f.RatioText = ratioText(r, f.Ratio)
+	f.Met = f.Ratio >= r.Want
 	if r.AtMost {
-		o.Met = o.Ratio <= r.Want
+		f.Met = f.Ratio <= r.Want
 	}
-	return o
+	return f
 }
 
 // ratioText writes a ratio the way the row's target is written.

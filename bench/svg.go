@@ -10,21 +10,55 @@ import (
 )
 
 // The chart: one panel per unit, each with its own logarithmic axis, and
-// in it a pair of horizontal bars (hsp, JS) per workload.
+// in it a group of horizontal bars per workload, one per series: hsp (or
+// hsp A and hsp B) and JS.
+
+// chartSeries is one bar of every workload: a build of hsp, or JS.
+type chartSeries struct {
+	Class  string // the CSS class of its bars
+	Legend string
+	Width  float64 // of its legend entry, in pixels
+	value  func(outcome) *summary
+}
+
+// chartSeriesOf lists the series of a run of l.
+func chartSeriesOf(l lineup) []chartSeries {
+	a := func(o outcome) *summary { return o.HSP }
+	ss := []chartSeries{{"hsp", "hsp (Go daemon, via package rpc)", 230, a}}
+	if l.ab() {
+		ss = []chartSeries{
+			{"hsp", "hsp A (Go daemon, via package rpc)", 240, a},
+			{"hspb", "hsp B (-hsp-b's binary)", 180, func(o outcome) *summary { return o.bFigures().HSP }},
+		}
+	}
+	if l.JS {
+		ss = append(ss, chartSeries{"js", "JS Hyperspace 3.19 (via @hyperspace/client)", 330, func(o outcome) *summary { return o.JS }})
+	}
+	return ss
+}
+
+// bFigures are build B's figures, or missing ones.
+func (o outcome) bFigures() figures {
+	if o.B == nil {
+		return figures{Missing: true}
+	}
+	return *o.B
+}
 
 // chartBar is one workload of the chart.
 type chartBar struct {
 	Metric  string
 	Label   string
-	HSP, JS *summary
-	VsJS    float64
+	Values  []*summary    // one per series
+	Ratio   float64       // hsp/JS, or B/A with two builds
 	Targets []chartTarget // one per row: the two 8-client rows share a bar
 }
 
-// chartTarget is a row's target, as written beside its bar.
+// chartTarget is a row's target, as written beside its bar, with whether
+// each hsp build met it.
 type chartTarget struct {
 	Text string
-	Met  bool
+	Met  []bool
 }
 
 // chartPanel is the workloads that share a unit.
@@ -41,30 +75,61 @@ var panelTitles = []struct{ unit, title string }{
 }
 
 // chartPanels groups the outcomes by unit; rows that share an hsp figure
-// (the two 8-client rows) make one bar pair with both targets.
-func chartPanels(outs []outcome) []chartPanel {
+// (the two 8-client rows) make one bar group with both targets.
+func chartPanels(outs []outcome, l lineup) []chartPanel {
+	series := chartSeriesOf(l)
 	var panels []chartPanel
 	for _, pt := range panelTitles {
 		p := chartPanel{Title: pt.title, Unit: pt.unit}
 		for _, o := range outs {
-			if o.Unit != pt.unit || o.HSP == nil {
+			if o.Unit != pt.unit || (o.HSP == nil && o.bFigures().HSP == nil) {
 				continue
 			}
-			t := chartTarget{Text: o.Target + ": n/a", Met: o.Met}
-			if !o.Missing {
-				t.Text = o.Target + ": " + o.RatioText
+			t := chartTarget{Text: o.Target + ": " + achievedCell(o.a()), Met: []bool{o.Met}}
+			ratio := o.VsJS
+			if l.ab() {
+				b := o.bFigures()
+				t = chartTarget{Text: o.Target + ": A " + achievedCell(o.a()) + ", B " + achievedCell(b), Met: []bool{o.Met, b.Met}}
+				ratio = o.BOverA
 			}
 			if i := slices.IndexFunc(p.Bars, func(b chartBar) bool { return b.Metric == o.Metric }); i >= 0 {
 				p.Bars[i].Targets = append(p.Bars[i].Targets, t)
 				continue
 			}
-			p.Bars = append(p.Bars, chartBar{Metric: o.Metric, Label: o.Title, HSP: o.HSP, JS: o.JS, VsJS: o.VsJS, Targets: []chartTarget{t}})
+			values := make([]*summary, len(series))
+			for i, sr := range series {
+				values[i] = sr.value(o)
+			}
+			p.Bars = append(p.Bars, chartBar{Metric: o.Metric, Label: o.Title, Values: values, Ratio: ratio, Targets: []chartTarget{t}})
 		}
 		if len(p.Bars) > 0 {
 			panels = append(panels, p)
 		}
 	}
 	return panels
+}
+
+// chartTitles are the chart's title and subtitle for a report.
+func chartTitles(rep report) (string, string) {
+	l := rep.lineup()
+	what := "hsp"
+	if l.ab() {
+		what = "hsp A vs hsp B"
+	}
+	if l.JS {
+		what += " vs JS Hyperspace 3.19"
+	}
+	title := fmt.Sprintf("%s: medians of %d rounds", what, rep.Rounds)
+	if rep.Rounds == 1 {
+		title = what + ": one round"
+	}
+	durability := "hsp fsyncs every append, JS never fsyncs"
+	if !l.JS {
+		durability = "hsp fsyncs every append"
+	}
+	date := rep.Machine.Date[:min(10, len(rep.Machine.Date))]
+	sub := fmt.Sprintf("%s, %d CPUs (%s); %s; log scales", date, rep.Machine.CPUs, rep.Machine.CPUModel, durability)
+	return title, sub
 }
 
 // Geometry of the chart, in pixels.
@@ -161,49 +226,81 @@ text { font-family: sans-serif; font-size: 12px; fill: #222; }
 </style>
 `
 
-// drawChart writes the SVG of the panels; title and subtitle head it.
-func drawChart(w io.Writer, panels []chartPanel, title, subtitle string) error {
+// svgStyleB styles build B's bars.
+const svgStyleB = `<style>
+.hspb { fill: #805ad5; }
+</style>
+`
+
+// groupHeight is the height of a workload's bars, n of them, with the gap
+// below.
+func groupHeight(n int) int { return n*barHeight + (n-1)*barGap + groupGap }
+
+// drawChart writes the SVG of the panels, whose bars are of series;
+// title and subtitle head it.
+func drawChart(w io.Writer, series []chartSeries, panels []chartPanel, title, subtitle string) error {
 	height := chartHead
 	for _, p := range panels {
-		height += panelHead + axisHeight + len(p.Bars)*(2*barHeight+barGap+groupGap)
+		height += panelHead + axisHeight + len(p.Bars)*groupHeight(len(series))
 	}
 	var s svgWriter
 	fmt.Fprintf(&s, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`+"\n", chartWidth, height, chartWidth, height)
 	s.WriteString(svgStyle)
+	if slices.ContainsFunc(series, func(sr chartSeries) bool { return sr.Class == "hspb" }) {
+		s.WriteString(svgStyleB)
+	}
 	fmt.Fprintf(&s, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", chartWidth, height)
 	s.text(10, 22, "start", "title", title)
 	s.text(10, 40, "start", "sub", subtitle)
-	drawLegend(&s, 10, 56)
+	drawLegend(&s, series, 10, 56)
 	y := float64(chartHead)
+	classes := make([]string, len(series))
+	for i, sr := range series {
+		classes[i] = sr.Class
+	}
 	for _, p := range panels {
-		y = drawPanel(&s, p, y)
+		y = drawPanel(&s, classes, p, y)
 	}
 	s.WriteString("</svg>\n")
 	_, err := w.Write(s.Bytes())
 	return err
 }
 
-func drawLegend(s *svgWriter, x, y float64) {
-	s.rect(x, y-10, 12, 12, "hsp")
-	s.text(x+16, y, "start", "sub", "hsp (Go daemon, via package rpc)")
-	s.rect(x+230, y-10, 12, 12, "js")
-	s.text(x+246, y, "start", "sub", "JS Hyperspace 3.19 (via @hyperspace/client)")
-	s.text(x+560, y, "start", "sub", "right: hsp/JS, then each target with what hsp achieved (✓ met, ✗ missed)")
+func drawLegend(s *svgWriter, series []chartSeries, x, y float64) {
+	ab, js := false, false
+	for _, sr := range series {
+		s.rect(x, y-10, 12, 12, sr.Class)
+		s.text(x+16, y, "start", "sub", sr.Legend)
+		x += sr.Width
+		ab = ab || sr.Class == "hspb"
+		js = js || sr.Class == "js"
+	}
+	right := "right: hsp/JS, then each target with what hsp achieved (✓ met, ✗ missed)"
+	switch {
+	case ab:
+		right = "right: B/A, each target: A, B (✓ met, ✗ missed)"
+	case !js:
+		right = "right: each target with what hsp achieved (✓ met, ✗ missed)"
+	}
+	s.text(max(x, 570), y, "start", "sub", right)
 }
 
-// drawPanel draws one panel from y down and returns where it ends.
-func drawPanel(s *svgWriter, p chartPanel, y float64) float64 {
+// drawPanel draws one panel, a bar of each class per workload, from y
+// down and returns where it ends.
+func drawPanel(s *svgWriter, classes []string, p chartPanel, y float64) float64 {
+	n := len(classes)
 	var values []float64
 	for _, b := range p.Bars {
-		values = append(values, b.HSP.Median)
-		if b.JS != nil {
-			values = append(values, b.JS.Median)
+		for _, v := range b.Values {
+			if v != nil {
+				values = append(values, v.Median)
+			}
 		}
 	}
 	ax := newLogAxis(values)
 	s.text(10, y+24, "start", "head", p.Title)
 	top := y + panelHead
-	bottom := top + float64(len(p.Bars)*(2*barHeight+barGap+groupGap))
+	bottom := top + float64(len(p.Bars)*groupHeight(n))
 	for _, t := range ax.ticks() {
 		x := labelWidth + ax.x(t)
 		s.line(x, top-6, x, bottom, "grid")
@@ -211,31 +308,38 @@ func drawPanel(s *svgWriter, p chartPanel, y float64) float64 {
 	}
 	by := top
 	for _, b := range p.Bars {
-		drawBarPair(s, ax, b, by)
-		by += 2*barHeight + barGap + groupGap
+		drawBarGroup(s, ax, b, classes, by)
+		by += float64(groupHeight(n))
 	}
 	return bottom + axisHeight
 }
 
-func drawBarPair(s *svgWriter, ax logAxis, b chartBar, y float64) {
-	s.text(labelWidth-8, y+barHeight+2, "end", "", b.Label)
-	drawBar(s, ax, b.HSP, y, "hsp")
-	drawBar(s, ax, b.JS, y+barHeight+barGap, "js")
+func drawBarGroup(s *svgWriter, ax logAxis, b chartBar, classes []string, y float64) {
+	n := len(b.Values)
+	mid := y + float64(n*barHeight+(n-1)*barGap)/2 + 0.5
+	s.text(labelWidth-8, mid, "end", "", b.Label)
+	for i, v := range b.Values {
+		drawBar(s, ax, v, y+float64(i*(barHeight+barGap)), classes[i])
+	}
 	right := float64(labelWidth + plotWidth + 60)
-	if b.VsJS != 0 {
-		s.text(right, y+barHeight+2, "start", "", fmt.Sprintf("%.2f×", b.VsJS))
+	if b.Ratio != 0 {
+		s.text(right, mid, "start", "", fmt.Sprintf("%.2f×", b.Ratio))
 	}
 	for i, t := range b.Targets {
 		ty := y + 10 + float64(i)*(barHeight+barGap)
 		if len(b.Targets) == 1 {
-			ty = y + barHeight + 2
+			ty = mid
 		}
-		mark, class := "✗", "miss"
-		if t.Met {
-			mark, class = "✓", "ok"
+		x := right + 60
+		for _, met := range t.Met {
+			mark, class := "✗", "miss"
+			if met {
+				mark, class = "✓", "ok"
+			}
+			s.text(x, ty, "start", class, mark)
+			x += 14
 		}
-		s.text(right+60, ty, "start", class, mark)
-		s.text(right+76, ty, "start", "val", t.Text)
+		s.text(x+2, ty, "start", "val", t.Text)
 	}
 }
 
