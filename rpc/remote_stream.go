@@ -88,11 +88,9 @@ func (r *RemoteCore) Download(ctx context.Context, start, end uint64, live bool)
 		p.SetLive(live)
 		return nil
 	})
-	defer release()
-	if _, err := f.Struct(); err != nil {
-		return nil, r.result(ctx, fmt.Sprintf("download [%d, %d)", start, end), err)
-	}
-	return &Download{r: r, d: f.Download().AddRef()}, nil
+	return await(fmt.Sprintf("download [%d, %d)", start, end), r.fail(ctx), f.Struct, release, func(res schema.Core_download_Results) (*Download, error) {
+		return &Download{r: r, d: res.Download().AddRef()}, nil
+	})
 }
 
 // Wait returns once every block of the range is here.
@@ -100,18 +98,16 @@ func (d *Download) Wait(ctx context.Context) error {
 	ctx, cancel := d.r.call(ctx)
 	defer cancel()
 	f, release := d.d.Wait(ctx, nil)
-	defer release()
-	_, err := f.Struct()
-	return d.r.result(ctx, "wait for download", err)
+	_, err := await("wait for download", d.r.fail(ctx), f.Struct, release, nothing)
+	return err
 }
 
 // Cancel undownloads the range; a Wait in progress fails with
 // context.Canceled.
 func (d *Download) Cancel(ctx context.Context) error {
 	f, release := d.d.Cancel(ctx, nil)
-	defer release()
-	_, err := f.Struct()
-	return d.r.result(ctx, "cancel download", err)
+	_, err := await("cancel download", d.r.fail(ctx), f.Struct, release, nothing)
+	return err
 }
 
 // Release drops the download; an incomplete one is undownloaded.
