@@ -1,9 +1,9 @@
 package daemon
 
 import (
+	"container/list"
 	"context"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -22,10 +22,13 @@ const (
 // loaded for IdleTimeout, so a client that reopens it soon finds it warm,
 // then closes; when more than MaxLoaded cores are loaded the idle ones go
 // first, least recently used first. Cores in use are never closed, and
-// closing never deletes data.
+// closing never deletes data. The idle cores wait in a list ordered by
+// last use, so an open, a release and a collection cost O(1) each, however
+// many cores are loaded.
 type loadedSet struct {
 	mu    sync.Mutex
 	cores map[core.Key]*loadedCore
+	lru   list.List // of *loadedCore with no users, least recently used first
 	idle  time.Duration
 	max   int
 	log   *slog.Logger
@@ -35,6 +38,7 @@ type loadedCore struct {
 	h        *store.Handle
 	users    int
 	lastUsed time.Time
+	elem     *list.Element // in lru while users == 0
 }
 
 func newLoadedSet(idle time.Duration, max int, log *slog.Logger) *loadedSet {
@@ -87,8 +91,17 @@ func (s *loadedSet) use(key core.Key) (*store.Handle, bool) {
 	if lc == nil {
 		return nil, false
 	}
-	lc.users++
+	s.take(lc)
 	return lc.h, true
+}
+
+// take adds a user to lc, taking it off the idle list. s.mu is held.
+func (s *loadedSet) take(lc *loadedCore) {
+	if lc.elem != nil {
+		s.lru.Remove(lc.elem)
+		lc.elem = nil
+	}
+	lc.users++
 }
 
 // add records a core just opened from the store, with one user, and
@@ -103,7 +116,7 @@ func (s *loadedSet) add(h *store.Handle) *store.Handle {
 		s.collect(time.Now())
 		return h
 	}
-	lc.users++
+	s.take(lc)
 	s.mu.Unlock()
 	h.Close()
 	return lc.h
@@ -111,13 +124,17 @@ func (s *loadedSet) add(h *store.Handle) *store.Handle {
 
 // done drops one user of key.
 func (s *loadedSet) done(key core.Key) {
+	now := time.Now()
 	s.mu.Lock()
-	if lc := s.cores[key]; lc != nil {
+	if lc := s.cores[key]; lc != nil && lc.users > 0 {
 		lc.users--
-		lc.lastUsed = time.Now()
+		lc.lastUsed = now
+		if lc.users == 0 {
+			lc.elem = s.lru.PushBack(lc)
+		}
 	}
 	s.mu.Unlock()
-	s.collect(time.Now())
+	s.collect(now)
 }
 
 // count returns the number of loaded cores.
@@ -142,7 +159,9 @@ func (s *loadedSet) unload(key core.Key) bool {
 		s.mu.Unlock()
 		return false
 	}
-	delete(s.cores, key)
+	if lc != nil {
+		s.forget(lc)
+	}
 	s.mu.Unlock()
 	if lc != nil {
 		s.closeCore(key, lc)
@@ -150,30 +169,32 @@ func (s *loadedSet) unload(key core.Key) bool {
 	return true
 }
 
+// forget drops lc from the set. s.mu is held.
+func (s *loadedSet) forget(lc *loadedCore) {
+	delete(s.cores, lc.h.Key())
+	if lc.elem != nil {
+		s.lru.Remove(lc.elem)
+		lc.elem = nil
+	}
+}
+
 // collect closes the idle cores past the timeout, then the least recently
-// used idle ones while more than max are loaded.
+// used idle ones while more than max are loaded. Both come off the front of
+// the idle list.
 func (s *loadedSet) collect(now time.Time) {
 	s.mu.Lock()
-	var idle []core.Key
-	for k, lc := range s.cores {
-		if lc.users == 0 {
-			idle = append(idle, k)
-		}
-	}
-	slices.SortFunc(idle, func(a, b core.Key) int { return s.cores[a].lastUsed.Compare(s.cores[b].lastUsed) })
 	var victims []*loadedCore
-	var keys []core.Key
-	for _, k := range idle {
-		lc := s.cores[k]
+	for front := s.lru.Front(); front != nil; front = s.lru.Front() {
+		lc := front.Value.(*loadedCore)
 		if now.Sub(lc.lastUsed) < s.idle && len(s.cores) <= s.max {
-			continue
+			break
 		}
-		delete(s.cores, k)
-		victims, keys = append(victims, lc), append(keys, k)
+		s.forget(lc)
+		victims = append(victims, lc)
 	}
 	s.mu.Unlock()
-	for i, lc := range victims {
-		s.closeCore(keys[i], lc)
+	for _, lc := range victims {
+		s.closeCore(lc.h.Key(), lc)
 	}
 }
 
@@ -190,6 +211,7 @@ func (s *loadedSet) closeAll() {
 	s.mu.Lock()
 	cores := s.cores
 	s.cores = map[core.Key]*loadedCore{}
+	s.lru.Init()
 	s.mu.Unlock()
 	for k, lc := range cores {
 		s.closeCore(k, lc)
