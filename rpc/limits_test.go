@@ -115,3 +115,24 @@ func TestSlowSubscriberDropped(t *testing.T) {
 		t.Fatalf("the core after dropping a subscriber: %v, length %d after %d", err, m, n)
 	}
 }
+
+// TestRefusedOpenStoresNothing: an open refused for the session's core
+// limit never reaches the backend, so nothing is created or recorded.
+func TestRefusedOpenStoresNothing(t *testing.T) {
+	b := newMemBackend()
+	c := pipeClient(t, NewServer(b, ServerOptions{Limits: Limits{Cores: 2}}))
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.Open(ctx, OpenRequest{New: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		if _, err := c.Open(ctx, OpenRequest{New: true}); !errors.Is(err, ErrLimit) {
+			t.Fatalf("an open past the limit: %v", err)
+		}
+	}
+	if st, _ := b.Status(ctx); st.CoresStored != 2 {
+		t.Fatalf("%d cores stored after 5 refused opens, want 2", st.CoresStored)
+	}
+}

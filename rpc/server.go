@@ -173,10 +173,11 @@ type session struct {
 
 	calls atomic.Int32 // calls in progress
 
-	mu      sync.Mutex
-	hello   bool
-	handles map[*coreServer]struct{}
-	closed  bool
+	mu       sync.Mutex
+	hello    bool
+	handles  map[*coreServer]struct{}
+	reserved int // opens admitted and not yet tracked
+	closed   bool
 }
 
 // begin counts a call in progress, refusing it past the session's limit.
@@ -193,16 +194,37 @@ func newSession(ctx context.Context, srv *Server, id uint64) *session {
 	return &session{srv: srv, id: id, ctx: sctx, cancel: cancel, handles: map[*coreServer]struct{}{}}
 }
 
-// track registers an open core; it fails once the session is closed or
-// holds as many cores as it may.
-func (s *session) track(c *coreServer) error {
+// reserve admits one more open core, before the backend is asked, so an
+// open refused for the limit stores nothing. Each reserve is followed by
+// one track or one unreserve.
+func (s *session) reserve() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("session closed: %w", core.ErrClosed)
 	}
-	if len(s.handles) >= s.srv.opts.Limits.Cores {
-		return fmt.Errorf("this connection has %d cores open already: %w", len(s.handles), ErrLimit)
+	if n := len(s.handles) + s.reserved; n >= s.srv.opts.Limits.Cores {
+		return fmt.Errorf("this connection has %d cores open already: %w", n, ErrLimit)
+	}
+	s.reserved++
+	return nil
+}
+
+// unreserve gives back a place reserve admitted.
+func (s *session) unreserve() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reserved--
+}
+
+// track registers an open core in the place reserve admitted; it fails
+// once the session is closed.
+func (s *session) track(c *coreServer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reserved--
+	if s.closed {
+		return fmt.Errorf("session closed: %w", core.ErrClosed)
 	}
 	s.handles[c] = struct{}{}
 	return nil

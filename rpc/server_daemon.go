@@ -91,8 +91,12 @@ func (c *corestoreServer) Open(ctx context.Context, call schema.Corestore_open) 
 	if err != nil {
 		return toWire(err)
 	}
+	if err := c.sess.reserve(); err != nil {
+		return toWire(fmt.Errorf("open core: %w", err))
+	}
 	h, err := c.sess.srv.backend.Open(ctx, req)
 	if err != nil {
+		c.sess.unreserve()
 		return toWire(err)
 	}
 	cs := newCoreServer(c.sess, h)
