@@ -158,8 +158,9 @@ func (r *RemoteCore) result(ctx context.Context, what string, err error) error {
 	return fmt.Errorf("%s: %w", what, wireErr(err))
 }
 
-// Append appends blocks under one signature. Blocks over core.MaxBlockSize
-// and batches over MaxAppendBytes are refused before anything is sent.
+// Append appends blocks under one signature. Blocks over core.MaxBlockSize,
+// and batches over MaxAppendBlocks or MaxAppendBytes, are refused before
+// anything is sent.
 func (r *RemoteCore) Append(ctx context.Context, blocks ...[]byte) (uint64, error) {
 	if err := checkAppend(blocks); err != nil {
 		return 0, err
@@ -179,7 +180,11 @@ func (r *RemoteCore) Append(ctx context.Context, blocks ...[]byte) (uint64, erro
 	})
 }
 
+// checkAppend applies the limits of one append call, as the server will.
 func checkAppend(blocks [][]byte) error {
+	if len(blocks) > MaxAppendBlocks {
+		return fmt.Errorf("append %d blocks in one call, more than %d: %w", len(blocks), MaxAppendBlocks, ErrTooLarge)
+	}
 	total := 0
 	for i, b := range blocks {
 		if len(b) > core.MaxBlockSize {

@@ -109,10 +109,17 @@ func readBlocks(p schema.Core_append_Params) ([][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("append: read blocks: %w", ErrBadRequest)
 	}
+	if list.Len() > MaxAppendBlocks {
+		return nil, fmt.Errorf("append %d blocks in one call, more than %d: %w", list.Len(), MaxAppendBlocks, ErrTooLarge)
+	}
 	blocks := make([][]byte, list.Len())
+	total := 0
 	for i := range blocks {
 		if blocks[i], err = list.At(i); err != nil {
 			return nil, fmt.Errorf("append: read block %d: %w", i, ErrBadRequest)
+		}
+		if total += len(blocks[i]); total > MaxAppendBytes && len(blocks[i]) <= MaxBlockSize {
+			return nil, fmt.Errorf("append more than %d bytes in one call: %w", MaxAppendBytes, ErrTooLarge)
 		}
 	}
 	return blocks, nil

@@ -10,9 +10,13 @@ var Version = "v0.0.0-dev"
 const Protocol uint32 = 1
 
 // Size limits of the RPC connection. A block is at most core.MaxBlockSize
-// (8 MiB); one append call carries at most MaxAppendBytes, and a Cap'n Proto
-// message may be a little larger than that to hold the framing.
+// (8 MiB); one append call carries at most MaxAppendBlocks blocks and
+// MaxAppendBytes bytes of them, checked by the client before sending and by
+// the server again. A Cap'n Proto message may be larger than its blocks by
+// their framing: a list pointer and up to 7 bytes of padding a block, and a
+// few hundred bytes of call, so the largest append always fits.
 const (
-	MaxAppendBytes = 64 << 20
-	MaxMessageSize = MaxAppendBytes + 1<<20
+	MaxAppendBlocks = 65536
+	MaxAppendBytes  = 64 << 20
+	MaxMessageSize  = MaxAppendBytes + 16*MaxAppendBlocks + 64<<10
 )

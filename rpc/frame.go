@@ -1,0 +1,146 @@
+package rpc
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	capnp "capnproto.org/go/capnp/v3"
+)
+
+// Limits of one Cap'n Proto frame as the codec reads it.
+const (
+	// maxSegments bounds a frame's segment table; capnp-go itself never
+	// sends more than a handful.
+	maxSegments = 512
+	// frameTimeout is how long a frame that has begun may go without a
+	// byte arriving: a half-sent frame cannot hold the connection forever.
+	frameTimeout = 30 * time.Second
+	// firstChunk is what a frame's buffer starts at: it grows with what
+	// arrives, so a large header followed by a slow body holds little.
+	firstChunk = 64 << 10
+	// traverseLimit bounds the bytes reading one message may traverse
+	// (capnp's guard against pointer amplification): twice the largest
+	// message, so the largest append reads whole.
+	traverseLimit = 2 * MaxMessageSize
+)
+
+// deadliner is a connection that can time out a read (a net.Conn).
+type deadliner interface{ SetReadDeadline(time.Time) error }
+
+// frameReader reads Cap'n Proto stream frames: the segment table, then the
+// segments, into a buffer that grows only as bytes arrive, with a deadline
+// between the bytes of a frame once it has begun.
+type frameReader struct {
+	last    atomic.Int64 // when the last frame arrived, in Unix nanoseconds
+	r       io.Reader
+	max     uint64
+	dl      deadliner // nil when the stream has no deadlines
+	timeout time.Duration
+}
+
+func newFrameReader(r io.Reader, max uint64) *frameReader {
+	dl, _ := r.(deadliner)
+	f := &frameReader{r: r, max: max, dl: dl, timeout: frameTimeout}
+	f.last.Store(time.Now().UnixNano())
+	return f
+}
+
+// quietFor tells how long ago the last frame arrived.
+func (f *frameReader) quietFor() time.Duration {
+	return time.Duration(time.Now().UnixNano() - f.last.Load())
+}
+
+// errFrame: a frame broke the framing rules; the connection must end.
+var errFrame = errors.New("malformed frame")
+
+// Decode reads the next message.
+func (f *frameReader) Decode() (*capnp.Message, error) {
+	var first [8]byte
+	if _, err := io.ReadFull(f.r, first[:1]); err != nil {
+		return nil, err // between frames: no deadline, EOF is a clean end
+	}
+	f.arm()
+	defer f.disarm()
+	if _, err := io.ReadFull(f.r, first[1:]); err != nil {
+		return nil, fmt.Errorf("read frame header: %w", err)
+	}
+	segs := uint64(binary.LittleEndian.Uint32(first[:4])) + 1
+	if segs > maxSegments {
+		return nil, fmt.Errorf("frame of %d segments, at most %d: %w", segs, maxSegments, errFrame)
+	}
+	table := make([]byte, 8+4*(segs-1)+4*((segs+1)%2))
+	copy(table, first[:])
+	if err := f.read(table[8:]); err != nil {
+		return nil, fmt.Errorf("read frame segment table: %w", err)
+	}
+	total := uint64(0)
+	for i := range segs {
+		total += 8 * uint64(binary.LittleEndian.Uint32(table[4+4*i:]))
+	}
+	if total > f.max {
+		return nil, fmt.Errorf("frame of %d bytes, more than %d: %w", total, f.max, ErrTooLarge)
+	}
+	buf, err := f.body(table, total)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := capnp.Unmarshal(buf)
+	if err != nil {
+		return nil, fmt.Errorf("decode frame: %w: %w", errFrame, err)
+	}
+	msg.ResetReadLimit(traverseLimit)
+	f.last.Store(time.Now().UnixNano())
+	return msg, nil
+}
+
+// body reads total bytes after the segment table, growing the buffer as
+// they come.
+func (f *frameReader) body(table []byte, total uint64) ([]byte, error) {
+	want := len(table) + int(total)
+	buf := make([]byte, len(table), min(want, len(table)+firstChunk))
+	copy(buf, table)
+	for len(buf) < want {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(want, 2*cap(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := f.r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil && len(buf) < want {
+			return nil, fmt.Errorf("read frame body (%d of %d bytes): %w", len(buf)-len(table), total, noEOF(err))
+		}
+		f.arm()
+	}
+	return buf, nil
+}
+
+func (f *frameReader) read(b []byte) error {
+	_, err := io.ReadFull(f.r, b)
+	return noEOF(err)
+}
+
+// arm gives the frame in progress frameTimeout for its next bytes.
+func (f *frameReader) arm() {
+	if f.dl != nil {
+		f.dl.SetReadDeadline(time.Now().Add(f.timeout))
+	}
+}
+
+func (f *frameReader) disarm() {
+	if f.dl != nil {
+		f.dl.SetReadDeadline(time.Time{})
+	}
+}
+
+// noEOF turns an end of stream inside a frame into what it is: a cut.
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
