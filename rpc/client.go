@@ -19,6 +19,7 @@ import (
 // Client is a connection to a daemon. It is safe for concurrent use.
 type Client struct {
 	conn   *crpc.Conn
+	watch  *abortWatch
 	daemon schema.Daemon
 	store  schema.Corestore
 	// DaemonVersion is the daemon's release, learned at the handshake.
@@ -64,8 +65,9 @@ func checkSocketOwner(path string) error {
 // NewClient speaks the RPC protocol over an established connection, such as
 // one end of net.Pipe in tests, and performs the version handshake.
 func NewClient(ctx context.Context, conn net.Conn) (*Client, error) {
-	rc := crpc.NewConn(transport.New(newCodec(conn)), nil)
-	c := &Client{conn: rc, daemon: schema.Daemon(rc.Bootstrap(ctx))}
+	watch := &abortWatch{Transport: transport.New(newCodec(conn))}
+	rc := crpc.NewConn(watch, nil)
+	c := &Client{conn: rc, daemon: schema.Daemon(rc.Bootstrap(ctx)), watch: watch}
 	if err := c.hello(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -87,7 +89,7 @@ func (c *Client) hello(ctx context.Context) error {
 		if exc.TypeOf(err) == exc.Unimplemented {
 			return fmt.Errorf("handshake: the daemon is older than this client; run `hsp daemon stop`: %w", ErrIncompatible)
 		}
-		return fmt.Errorf("handshake: %w", wireErr(err))
+		return fmt.Errorf("handshake: %w", c.watch.handshakeErr(err))
 	}
 	if p := res.Protocol(); p != Protocol {
 		return fmt.Errorf("handshake: daemon protocol %d, client %d; run `hsp daemon stop`: %w", p, Protocol, ErrIncompatible)

@@ -28,6 +28,10 @@ var (
 	// ErrLimit: the request would take this client past a limit of the
 	// daemon (open cores, calls in progress).
 	ErrLimit = errors.New("client limit reached")
+	// ErrBusy: the daemon serves as many clients as it may; try again.
+	ErrBusy = errors.New("daemon busy")
+	// ErrDiskFull: the daemon's disk has too little free space to write.
+	ErrDiskFull = errors.New("disk full")
 )
 
 // wireCodes name the errors that cross the socket. The server puts the code
@@ -49,6 +53,8 @@ var wireCodes = []struct {
 	{"bad-request", ErrBadRequest},
 	{"too-large", ErrTooLarge},
 	{"limit", ErrLimit},
+	{"busy", ErrBusy},
+	{"disk-full", ErrDiskFull},
 	{"deadline", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }

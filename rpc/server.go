@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,9 +27,47 @@ type ServerOptions struct {
 	OnClientOpen, OnClientClose func(id uint64)
 	// OnRefused, when set, observes a TCP connection refused for its token.
 	OnRefused func(addr net.Addr, err error)
+	// OnBusy, when set, observes a connection refused because the
+	// listener serves MaxClients already.
+	OnBusy func(addr net.Addr)
+	// OnAcceptError, when set, observes an Accept failure (such as running
+	// out of file descriptors); serving goes on after a backoff.
+	OnAcceptError func(err error, backoff time.Duration)
 	// Limits guard the daemon against one client; zero fields take the
 	// defaults of DefaultLimits.
 	Limits Limits
+	// MaxClients caps the connections served at once on one listener;
+	// past it a client is told the daemon is busy. 0 means
+	// DefaultMaxClients.
+	MaxClients int
+	// HelloTimeout is how long a connection may take to say hello; 0
+	// means DefaultHelloTimeout.
+	HelloTimeout time.Duration
+	// TCPIdleTimeout closes a TCP connection with no call in flight and no
+	// open subscription, cursor, download or extension for that long; 0
+	// means DefaultTCPIdleTimeout.
+	TCPIdleTimeout time.Duration
+}
+
+// Defaults of ServerOptions.
+const (
+	DefaultMaxClients     = 512
+	DefaultHelloTimeout   = 10 * time.Second
+	DefaultTCPIdleTimeout = 5 * time.Minute
+)
+
+func (o ServerOptions) withDefaults() ServerOptions {
+	o.Limits = o.Limits.withDefaults()
+	if o.MaxClients <= 0 {
+		o.MaxClients = DefaultMaxClients
+	}
+	if o.HelloTimeout <= 0 {
+		o.HelloTimeout = DefaultHelloTimeout
+	}
+	if o.TCPIdleTimeout <= 0 {
+		o.TCPIdleTimeout = DefaultTCPIdleTimeout
+	}
+	return o
 }
 
 // Limits bound what one client session can make the daemon hold.
@@ -86,45 +123,22 @@ type Server struct {
 
 // NewServer returns a server for b.
 func NewServer(b Backend, opts ServerOptions) *Server {
-	opts.Limits = opts.Limits.withDefaults()
-	return &Server{backend: b, opts: opts}
+	return &Server{backend: b, opts: opts.withDefaults()}
 }
 
 // Clients returns the number of connected clients.
 func (s *Server) Clients() int { return int(s.clients.Load()) }
 
-// Serve accepts connections on l until ctx ends or l fails, then closes l
-// and waits for every session to end. The sessions end when ctx does.
-func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	return s.serve(ctx, l, nil)
-}
-
-// serve accepts on l; admit, if set, vets each connection first.
-func (s *Server) serve(ctx context.Context, l net.Listener, admit func(net.Conn) bool) error {
-	stop := context.AfterFunc(ctx, func() { l.Close() })
-	defer stop()
-	defer s.wg.Wait()
-	for {
-		conn, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("accept rpc connection: %w", err)
-		}
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if admit == nil || admit(conn) {
-				s.ServeConn(ctx, conn)
-			}
-		}()
-	}
-}
-
 // ServeConn serves one client on conn until it disconnects or ctx ends,
 // then releases everything the client opened.
 func (s *Server) ServeConn(ctx context.Context, conn io.ReadWriteCloser) {
+	s.serveConn(ctx, conn, false)
+}
+
+// serveConn serves one client. Every connection must say hello within
+// HelloTimeout; a TCP one (idle set) is closed after TCPIdleTimeout
+// without calls or streams.
+func (s *Server) serveConn(ctx context.Context, conn io.ReadWriteCloser, idle bool) {
 	id := s.nextID.Add(1)
 	s.clients.Add(1)
 	if s.opts.OnClientOpen != nil {
@@ -132,11 +146,21 @@ func (s *Server) ServeConn(ctx context.Context, conn io.ReadWriteCloser) {
 	}
 	sess := newSession(ctx, s, id)
 	boot := schema.Daemon_ServerToClient(&daemonServer{sess: sess})
-	rc := crpc.NewConn(transport.New(newCodec(conn)), &crpc.Options{
+	cd := newCodec(conn)
+	rc := crpc.NewConn(transport.New(cd), &crpc.Options{
 		BootstrapClient: capnp.Client(boot),
 		Logger:          s.opts.Logger,
 		BaseContext:     func() context.Context { return sess.ctx },
 	})
+	hello := time.AfterFunc(s.opts.HelloTimeout, func() {
+		if !sess.greeted() {
+			rc.Close()
+		}
+	})
+	defer hello.Stop()
+	if idle {
+		go sess.closeWhenIdle(rc, cd.frameReader)
+	}
 	select {
 	case <-rc.Done():
 	case <-ctx.Done():
@@ -149,18 +173,17 @@ func (s *Server) ServeConn(ctx context.Context, conn io.ReadWriteCloser) {
 	}
 }
 
-// codec frames Cap'n Proto messages on a stream with a size limit, so a
-// client cannot make the daemon allocate without bound.
+// codec frames Cap'n Proto messages on a stream with a size limit, a
+// buffer that grows only with what arrives and a deadline inside a frame,
+// so a peer cannot make the daemon allocate or wait without bound.
 type codec struct {
-	*capnp.Decoder
+	*frameReader
 	*capnp.Encoder
 	io.Closer
 }
 
 func newCodec(rwc io.ReadWriteCloser) *codec {
-	d := capnp.NewDecoder(rwc)
-	d.MaxMessageSize = MaxMessageSize
-	return &codec{Decoder: d, Encoder: capnp.NewEncoder(rwc), Closer: rwc}
+	return &codec{frameReader: newFrameReader(rwc, MaxMessageSize), Encoder: capnp.NewEncoder(rwc), Closer: rwc}
 }
 
 // session is what one client connection holds. Closing it releases every
@@ -171,7 +194,8 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	calls atomic.Int32 // calls in progress
+	calls   atomic.Int32 // calls in progress
+	streams atomic.Int32 // subscriptions, cursors, downloads and extensions open
 
 	mu       sync.Mutex
 	hello    bool

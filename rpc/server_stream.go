@@ -44,7 +44,7 @@ func (c *coreServer) Download(ctx context.Context, call schema.Core_download) er
 		d.Cancel()
 		return err
 	}
-	return res.SetDownload(schema.Download_ServerToClient(&downloadServer{sess: c.sess, d: d}))
+	return res.SetDownload(schema.Download_ServerToClient(&downloadServer{sess: c.sess, d: d, gone: c.sess.openStream()}))
 }
 
 // downloadServer is a client's view of one download; the session's end,
@@ -52,6 +52,7 @@ func (c *coreServer) Download(ctx context.Context, call schema.Core_download) er
 type downloadServer struct {
 	sess *session
 	d    LocalDownload
+	gone func()
 }
 
 // closed reports whether cr was closed (cheaply: Has reads one bit).
@@ -81,7 +82,10 @@ func (d *downloadServer) Cancel(ctx context.Context, call schema.Download_cancel
 }
 
 // Shutdown undownloads when the client drops the Download.
-func (d *downloadServer) Shutdown() { d.d.Cancel() }
+func (d *downloadServer) Shutdown() {
+	d.d.Cancel()
+	d.gone()
+}
 
 func (c *coreServer) Read(ctx context.Context, call schema.Core_read) error {
 	cr, err := c.core()
@@ -89,7 +93,7 @@ func (c *coreServer) Read(ctx context.Context, call schema.Core_read) error {
 		return err
 	}
 	a := call.Args()
-	cur := &cursorServer{sess: c.sess, cr: cr, pos: a.Start(), end: a.End(), live: a.Live()}
+	cur := &cursorServer{sess: c.sess, cr: cr, pos: a.Start(), end: a.End(), live: a.Live(), gone: c.sess.openStream()}
 	if cur.end == 0 && !cur.live {
 		cur.end = cr.Length()
 	}
@@ -104,12 +108,16 @@ func (c *coreServer) Read(ctx context.Context, call schema.Core_read) error {
 // client pulls, so it controls the flow.
 type cursorServer struct {
 	sess *session
+	gone func()
 	mu   sync.Mutex
 	cr   LocalCore
 	pos  uint64
 	end  uint64 // exclusive; 0 with live means no end
 	live bool
 }
+
+// Shutdown counts the cursor gone when the client drops it.
+func (c *cursorServer) Shutdown() { c.gone() }
 
 func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error {
 	c.mu.Lock() // before Go, so calls take the lock in the order they came
@@ -188,7 +196,7 @@ func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) 
 		cancel()
 		return err
 	}
-	return res.SetSubscription(schema.Subscription_ServerToClient(subscriptionServer{cancel}))
+	return res.SetSubscription(schema.Subscription_ServerToClient(subscriptionServer{cancel, c.sess.openStream()}))
 }
 
 // pushEvents sends the core's changes to sink, in order, until ctx ends,
@@ -246,9 +254,15 @@ func sendAppend(ctx context.Context, sink schema.EventSink, length, byteLength u
 }
 
 // subscriptionServer ends its subscription when the client drops it.
-type subscriptionServer struct{ cancel context.CancelFunc }
+type subscriptionServer struct {
+	cancel context.CancelFunc
+	gone   func()
+}
 
-func (s subscriptionServer) Shutdown() { s.cancel() }
+func (s subscriptionServer) Shutdown() {
+	s.cancel()
+	s.gone()
+}
 
 func (c *coreServer) RegisterExtension(ctx context.Context, call schema.Core_registerExtension) error {
 	cr, err := c.core()
@@ -273,7 +287,7 @@ func (c *coreServer) RegisterExtension(ctx context.Context, call schema.Core_reg
 		handler.Release()
 		return err
 	}
-	return res.SetExtension(schema.Extension_ServerToClient(&extensionServer{x: x, handler: handler}))
+	return res.SetExtension(schema.Extension_ServerToClient(&extensionServer{x: x, handler: handler, gone: c.sess.openStream()}))
 }
 
 // maxExtensionName bounds an extension's name, as it crosses the wire.
@@ -283,6 +297,7 @@ const maxExtensionName = 256
 type extensionServer struct {
 	x       LocalExtension
 	handler schema.ExtensionHandler
+	gone    func()
 }
 
 func (e *extensionServer) Send(ctx context.Context, call schema.Extension_send) error {
@@ -313,6 +328,7 @@ func (e *extensionServer) Send(ctx context.Context, call schema.Extension_send) 
 func (e *extensionServer) Shutdown() {
 	e.x.Close()
 	e.handler.Release()
+	e.gone()
 }
 
 // extensionSink passes a peer's extension messages on to the client's

@@ -12,9 +12,10 @@ import (
 )
 
 // Over TCP a connection starts with one preamble line from the client,
-// "hsp-token <hex>\n" (the token empty when none is set), answered by
-// "ok\n" or "denied\n" before any Cap'n Proto message. A daemon that
-// requires a token serves no call on a connection that did not present it.
+// "hsp-token <hex>\n", answered by "ok\n", "denied\n" or "busy\n" (the
+// daemon serves as many clients as it may) before any Cap'n Proto message.
+// Every TCP listener requires its token: no call is served on a connection
+// that did not present it.
 const (
 	tokenPrefix     = "hsp-token "
 	maxPreamble     = 256
@@ -53,6 +54,8 @@ func presentToken(conn net.Conn, token string) error {
 		return nil
 	case reply == "denied":
 		return ErrUnauthorized
+	case reply == "busy":
+		return ErrBusy
 	}
 	return fmt.Errorf("unexpected token reply %q: %w", reply, ErrIncompatible)
 }
@@ -83,8 +86,8 @@ func checkToken(conn net.Conn, want string) error {
 	if err != nil {
 		return fmt.Errorf("read token: %w", err)
 	}
-	got, ok := strings.CutPrefix(line, tokenPrefix)
-	if !ok || want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+	got, ok := strings.CutPrefix(strings.TrimSuffix(line, "\r"), tokenPrefix)
+	if !ok || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		io.WriteString(conn, "denied\n")
 		return ErrUnauthorized
 	}
@@ -93,16 +96,30 @@ func checkToken(conn net.Conn, want string) error {
 }
 
 // ServeTCP serves a TCP listener like Serve, but serves a connection only
-// once it presented token (any token when token is "").
+// once it presented token, which must not be empty.
 func (s *Server) ServeTCP(ctx context.Context, l net.Listener, token string) error {
-	return s.serve(ctx, l, func(conn net.Conn) bool {
-		if err := checkToken(conn, token); err != nil {
-			if s.opts.OnRefused != nil {
-				s.opts.OnRefused(conn.RemoteAddr(), err)
-			}
-			conn.Close()
-			return false
+	if token == "" {
+		l.Close()
+		return errors.New("serve rpc over tcp: a token is required")
+	}
+	return s.serve(ctx, l, true, token)
+}
+
+// checkTCP vets a TCP connection's token, closing it when refused.
+func (s *Server) checkTCP(conn net.Conn, token string) bool {
+	if err := checkToken(conn, token); err != nil {
+		if s.opts.OnRefused != nil {
+			s.opts.OnRefused(conn.RemoteAddr(), err)
 		}
-		return true
-	})
+		conn.Close()
+		return false
+	}
+	return true
+}
+
+// answerPreamble reads a client's preamble and answers reply.
+func answerPreamble(conn net.Conn, reply string) {
+	if _, err := readLine(conn); err == nil {
+		io.WriteString(conn, reply+"\n")
+	}
 }
