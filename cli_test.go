@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	hsphome "github.com/hspd/hsp/home"
 )
 
 // These tests run the real hsp binary, as a user would, each on its own
@@ -390,7 +393,9 @@ func TestCLIRemoteTokenInNetns(t *testing.T) {
 	if st["home"] != c.home {
 		t.Fatalf("status over tcp: %v", st)
 	}
-	c.fails(1, "refused this client's token", "--connect", addr, "status")
+	// Without --token-file the home's own token is presented.
+	c.ok("--connect", addr, "status")
+	c.fails(1, "no such file", "--home", t.TempDir(), "--connect", addr, "status")
 	bad := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(bad, []byte(strings.Repeat("0", 64)), 0o600)
 	c.fails(1, "refused this client's token", "--connect", addr, "--token-file", bad, "ls")
@@ -460,4 +465,67 @@ func TestCLICatLive(t *testing.T) {
 	if a, b := next(), next(); a != "after" || b != "again" {
 		t.Fatalf("live lines %q, %q", a, b)
 	}
+}
+
+// TestCLIFdFlood floods a daemon that may open only 300 files with
+// connections that never say hello, while a client keeps appending: each
+// append succeeds or exits 8 busy, none finds a dead daemon, and every
+// acknowledged block is there afterwards.
+func TestCLIFdFlood(t *testing.T) {
+	c := newCLI(t)
+	daemon := exec.Command("prlimit", "--nofile=300:300", c.bin, "--home", c.home, "daemon")
+	if err := daemon.Start(); err != nil {
+		t.Fatalf("start the daemon under prlimit: %v", err)
+	}
+	t.Cleanup(func() { daemon.Process.Signal(syscall.SIGTERM); daemon.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); c.run(nil, "--no-spawn", "status").code != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon under prlimit never answered")
+		}
+	}
+	key := strings.TrimSpace(c.ok("--no-spawn", "create"))
+	socket := hsphome.PathsFor(c.home, os.Getenv).Socket
+	var flood []net.Conn
+	defer func() {
+		for _, conn := range flood {
+			conn.Close()
+		}
+	}()
+	for range 1000 {
+		if conn, err := net.Dial("unix", socket); err == nil {
+			flood = append(flood, conn)
+		}
+	}
+	acked, busy := 0, 0
+	for i := range 40 {
+		r := c.run(nil, "--no-spawn", "append", key, fmt.Sprintf("block %d", i))
+		switch r.code {
+		case 0:
+			acked++
+		case 8:
+			busy++
+			if !strings.Contains(r.stderr, "busy") {
+				t.Fatalf("exit 8 without saying busy: %s", r.stderr)
+			}
+		default:
+			t.Fatalf("append during the flood exited %d: %s", r.code, r.stderr)
+		}
+	}
+	for _, conn := range flood {
+		conn.Close()
+	}
+	flood = nil
+	deadline := time.Now().Add(20 * time.Second)
+	for c.run(nil, "--no-spawn", "append", key, "after").code != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the daemon never took appends again after the flood")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	info := jsonOf(t, c.ok("--json", "info", key))
+	length := info["cores"].([]any)[0].(map[string]any)["length"].(float64)
+	if int(length) < acked+1 {
+		t.Fatalf("length %v after %d acknowledged appends", length, acked+1)
+	}
+	t.Logf("during the flood of %d connections: %d appends acknowledged, %d busy", 1000, acked, busy)
 }

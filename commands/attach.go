@@ -57,15 +57,20 @@ func connect(c *cli.Context) (*rpc.Client, error) {
 	return client, nil
 }
 
-// dialTCP dials a daemon's TCP listener with the token of --token-file.
+// dialTCP dials a daemon's TCP listener with the token of --token-file,
+// else the home's own token file.
 func dialTCP(c *cli.Context, addr string) (*rpc.Client, error) {
-	token := ""
-	if f := c.String("token-file"); f != "" {
-		t, err := home.ReadToken(f)
+	f := c.String("token-file")
+	if f == "" {
+		p, err := pathsOf(c)
 		if err != nil {
 			return nil, err
 		}
-		token = t
+		f = p.Token
+	}
+	token, err := home.ReadToken(f)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w: %w", addr, rpc.ErrUnauthorized, err)
 	}
 	return rpc.DialTCP(c.Context, addr, token)
 }

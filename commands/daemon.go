@@ -33,8 +33,9 @@ running on the same home is left alone: this command says so and exits 0.
 			&cli.DurationFlag{Name: "idle-timeout", Value: daemon.DefaultIdleTimeout, Usage: "unload a core no client has used for `DURATION`"},
 			&cli.IntFlag{Name: "max-loaded", Value: daemon.DefaultMaxLoaded, Usage: "keep at most `N` idle cores loaded"},
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "with --port, the TCP `HOST` to serve RPC on"},
-			&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; off loopback clients need the home's token"},
-			&cli.BoolFlag{Name: "require-token", Usage: "require the token on a loopback TCP address too"},
+			&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; every TCP client presents the home's token"},
+			&cli.IntFlag{Name: "max-clients", Usage: "serve at most `N` clients at once on each listener; past it a client exits 8 busy (default: 512, or less to fit the open-file limit)"},
+			&cli.StringFlag{Name: "log-file", Usage: "log to `FILE`, rotated past 10 MiB with three old files kept (default: stderr)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HSP_LOG_LEVEL"}, Usage: "log at `LEVEL` and above: debug, info, warn or error"},
 			&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
 		},
@@ -61,11 +62,17 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return usagef("--log-level: %v", err)
 	}
-	log := daemon.NewLogger(c.App.ErrWriter, level, splitList(c.String("trace")))
+	var logTo io.Writer = c.App.ErrWriter
+	if f := c.String("log-file"); f != "" {
+		lf := daemon.OpenLogFile(f, 10)
+		defer lf.Close()
+		logTo = lf
+	}
+	log := daemon.NewLogger(logTo, level, splitList(c.String("trace")))
 	d, err := daemon.New(daemon.Options{
 		Home: p.Home, Socket: p.Socket, Logger: log,
 		IdleTimeout: c.Duration("idle-timeout"), MaxLoaded: c.Int("max-loaded"),
-		TCPAddr: tcpAddr(c), RequireToken: c.Bool("require-token"),
+		TCPAddr: tcpAddr(c), MaxClients: c.Int("max-clients"),
 	})
 	if err != nil {
 		return err

@@ -17,6 +17,8 @@ const (
 	ExitUnreachable = 3
 	ExitNotFound    = 4
 	ExitRange       = 5
+	ExitDiskFull    = 6
+	ExitBusy        = 8
 )
 
 const exitStatusHelp = `EXIT STATUS
@@ -25,7 +27,9 @@ const exitStatusHelp = `EXIT STATUS
    2  usage: a bad flag, argument or key
    3  no daemon answers and none could be started (or --no-spawn)
    4  no such core
-   5  an index or range past the end of the core`
+   5  an index or range past the end of the core
+   6  the daemon's disk is full: free space, or lower --reserve
+   8  the daemon serves as many clients as it may: try again later`
 
 // errUsage marks an error in how the command was called.
 var errUsage = errors.New("usage")
@@ -49,6 +53,10 @@ func classify(err error) (int, string) {
 		return ExitNotFound, "not-found"
 	case errors.Is(err, rpc.ErrOutOfRange):
 		return ExitRange, "out-of-range"
+	case errors.Is(err, rpc.ErrDiskFull):
+		return ExitDiskFull, "disk-full"
+	case errors.Is(err, rpc.ErrBusy):
+		return ExitBusy, "busy"
 	case errors.Is(err, rpc.ErrIncompatible):
 		return ExitError, "incompatible"
 	case errors.Is(err, rpc.ErrUnauthorized):
@@ -68,6 +76,12 @@ func hint(err error, logPath string) string {
 		return "start one with `hsp daemon start`, or drop --no-spawn; its log is " + logPath
 	case errors.Is(err, rpc.ErrIncompatible):
 		return "stop the old daemon with `hsp daemon stop`; the next command starts a new one"
+	case errors.Is(err, rpc.ErrBusy):
+		return "try again when fewer clients are connected, or raise `hsp daemon --max-clients`"
+	case errors.Is(err, rpc.ErrDiskFull):
+		return "free space on the daemon's disk, or lower its reserve with `hsp daemon --reserve`; its log is " + logPath
+	case errors.Is(err, rpc.ErrUnauthorized):
+		return "present the daemon's token: copy its home's token file to this home, or give --token-file"
 	}
 	return ""
 }

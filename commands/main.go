@@ -65,7 +65,7 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "json", Usage: "print results as JSON (see docs/json.md)"},
 		&cli.BoolFlag{Name: "no-spawn", Usage: "fail instead of starting a daemon when none answers"},
 		&cli.StringFlag{Name: "connect", Usage: "talk to the daemon at TCP `HOST:PORT` instead of the socket"},
-		&cli.StringFlag{Name: "token-file", EnvVars: []string{"HSP_TOKEN_FILE"}, Usage: "present the token in `FILE` to a TCP daemon"},
+		&cli.StringFlag{Name: "token-file", EnvVars: []string{"HSP_TOKEN_FILE"}, Usage: "present the token in `FILE` to a TCP daemon (default: the home's token file)"},
 	}
 }
 

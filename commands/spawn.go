@@ -3,6 +3,7 @@ package commands
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hspd/hsp/home"
+	"github.com/hspd/hsp/rpc"
 )
 
 // spawnDaemon starts `hsp daemon` for the home in its own session, with
@@ -37,7 +39,9 @@ func spawnDaemon(ctx context.Context, c *cli.Context, p home.Paths) (*spawned, e
 		args = append(args, "--socket", p.Socket)
 	}
 	closeOnExec()
-	cmd := exec.Command(exe, append(args, "daemon")...)
+	// The daemon writes its log itself, rotated; its stdout and stderr
+	// still go to the log, for what the Go runtime itself might print.
+	cmd := exec.Command(exe, append(args, "daemon", "--log-file", p.Log)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -60,12 +64,25 @@ func (s *spawned) failed() error {
 	select {
 	case err := <-s.exited:
 		if err != nil {
-			return fmt.Errorf("the daemon exited (%v); the end of %s says:\n%s", err, s.log, logTail(s.log, 5))
+			msg := fmt.Sprintf("the daemon exited (%v); the end of %s says:\n%s", err, s.log, logTail(s.log, 5))
+			if exitCode(err) == ExitDiskFull {
+				return rpc.Tagged(msg, rpc.ErrDiskFull)
+			}
+			return errors.New(msg)
 		}
 		s.exited <- nil // exited 0: another daemon runs; keep dialing
 	default:
 	}
 	return nil
+}
+
+// exitCode is the status of an exited child in err, or -1.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
 }
 
 // logTail returns the last lines of the daemon's log, for error messages.

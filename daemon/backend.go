@@ -115,6 +115,8 @@ func storeErr(err error) error {
 		return rpc.Tagged(err.Error(), rpc.ErrNotFound)
 	case errors.Is(err, store.ErrClosed):
 		return rpc.Tagged(err.Error(), core.ErrClosed)
+	case errors.Is(err, store.ErrDiskFull):
+		return rpc.Tagged(err.Error(), rpc.ErrDiskFull)
 	}
 	return err
 }

@@ -36,11 +36,12 @@ type Options struct {
 	MaxLoaded int
 	// Store tunes the store; the zero value is the durable default.
 	Store store.Options
-	// TCPAddr, when set, also serves RPC on this TCP host:port. A
-	// non-loopback address always requires the home's token; RequireToken
-	// requires it on loopback too.
-	TCPAddr      string
-	RequireToken bool
+	// TCPAddr, when set, also serves RPC on this TCP host:port; every TCP
+	// client must present the home's token (home.Paths.Token).
+	TCPAddr string
+	// MaxClients caps the clients served at once on each listener; 0 means
+	// rpc.DefaultMaxClients, lowered to fit the file descriptor limit.
+	MaxClients int
 }
 
 // Daemon is one hsp server on one home.
@@ -114,10 +115,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.started = time.Now()
 	d.loaded = newLoadedSet(d.opts.IdleTimeout, d.opts.MaxLoaded, d.log.With("pkg", "gc"))
 	d.net = offline{}
-	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded, d.net), rpc.ServerOptions{
-		Logger: capnpLogger{d.log.With("pkg", "capnp")}, OnClientOpen: d.clientOpened, OnClientClose: d.clientClosed,
-		OnRefused: func(addr net.Addr, err error) { d.log.Warn("refused tcp client", "addr", addr.String(), "err", err) },
-	})
+	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded, d.net), d.serverOptions())
 	wait, failed := runAll(sctx, d.subsystems())
 	go d.run(ctx, wait, failed)
 	d.log.Info("daemon ready", "home", d.paths.Home, "socket", d.paths.Socket, "pid", os.Getpid(), "version", rpc.Version)
@@ -134,7 +132,7 @@ func (d *Daemon) open(ctx context.Context) error {
 	}
 	d.lock = lock
 	if d.store, err = store.Open(ctx, d.paths.Storage, d.opts.Store); err != nil {
-		return fmt.Errorf("start daemon: open store: %w", err)
+		return fmt.Errorf("start daemon: open store: %w", storeErr(err))
 	}
 	if err := d.listenTCP(); err != nil {
 		return fmt.Errorf("start daemon: %w", err)
@@ -155,13 +153,10 @@ func (d *Daemon) listenTCP() error {
 		return fmt.Errorf("listen on %s: %w", d.opts.TCPAddr, err)
 	}
 	d.tcp = l
-	addr := l.Addr().(*net.TCPAddr)
-	if d.opts.RequireToken || !addr.IP.IsLoopback() {
-		if d.token, err = home.EnsureToken(d.paths.Token); err != nil {
-			return err
-		}
+	if d.token, err = home.EnsureToken(d.paths.Token); err != nil {
+		return err
 	}
-	d.log.Info("serving rpc over tcp", "addr", addr.String(), "token", d.token != "")
+	d.log.Info("serving rpc over tcp", "addr", l.Addr().String(), "token", d.paths.Token)
 	return nil
 }
 

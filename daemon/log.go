@@ -7,6 +7,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
 )
 
 // ParseLogLevel reads a level name: debug, info, warn or error.
@@ -60,4 +64,51 @@ func (h *traceHandler) WithGroup(name string) slog.Handler {
 	c := *h
 	c.next = h.next.WithGroup(name)
 	return &c
+}
+
+// OpenLogFile returns a writer on path that rotates it past maxMiB, keeping
+// a few old files, so a flood of warnings cannot fill the disk.
+func OpenLogFile(path string, maxMiB int) io.WriteCloser {
+	return &lumberjack.Logger{Filename: path, MaxSize: maxMiB, MaxBackups: 3}
+}
+
+// throttle lets one warning of a kind through per interval and counts the
+// ones it held back, so a flood of refused clients writes a line a second,
+// not a line a connection.
+type throttle struct {
+	mu       sync.Mutex
+	every    time.Duration
+	last     map[string]time.Time
+	withheld map[string]int
+	now      func() time.Time
+}
+
+func newThrottle(every time.Duration) *throttle {
+	return &throttle{every: every, last: map[string]time.Time{}, withheld: map[string]int{}, now: time.Now}
+}
+
+// allow reports whether a warning of kind may go out now and, if so, how
+// many were held back since the last one.
+func (t *throttle) allow(kind string) (bool, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	if last, ok := t.last[kind]; ok && now.Sub(last) < t.every {
+		t.withheld[kind]++
+		return false, 0
+	}
+	t.last[kind] = now
+	n := t.withheld[kind]
+	t.withheld[kind] = 0
+	return true, n
+}
+
+// warn logs msg through the throttle.
+func (t *throttle) warn(log *slog.Logger, kind, msg string, args ...any) {
+	if ok, held := t.allow(kind); ok {
+		if held > 0 {
+			args = append(args, "suppressed", held)
+		}
+		log.Warn(msg, args...)
+	}
 }

@@ -32,6 +32,13 @@ type localCore struct {
 
 var _ rpc.LocalCore = localCore{}
 
+// Append appends through the store, whose disk-full refusal the client
+// must see as rpc.ErrDiskFull.
+func (c localCore) Append(ctx context.Context, blocks ...[]byte) (uint64, error) {
+	n, err := c.Handle.Append(ctx, blocks...)
+	return n, storeErr(err)
+}
+
 func (c localCore) Download(ctx context.Context, r rpc.DownloadRange) (rpc.LocalDownload, error) {
 	return c.net.Download(ctx, c.Handle, r)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestTCPWithToken(t *testing.T) {
-	d := startDaemon(t, t.TempDir(), Options{TCPAddr: "127.0.0.1:0", RequireToken: true})
+	d := startDaemon(t, t.TempDir(), Options{TCPAddr: "127.0.0.1:0"})
 	ctx := context.Background()
 	addr := d.TCPAddr().String()
 	fi, err := os.Stat(d.Paths().Token)
@@ -45,17 +45,24 @@ func TestTCPWithToken(t *testing.T) {
 	}
 }
 
-func TestTCPLoopbackWithoutToken(t *testing.T) {
+// TestTCPLoopbackNeedsToken: loopback is no exception, since any local
+// user can reach a loopback port; a token line ending in CRLF is taken.
+func TestTCPLoopbackNeedsToken(t *testing.T) {
 	d := startDaemon(t, t.TempDir(), Options{TCPAddr: "127.0.0.1:0"})
-	if _, err := os.Stat(d.Paths().Token); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("a loopback daemon made a token: %v", err)
+	ctx := context.Background()
+	if _, err := rpc.DialTCP(ctx, d.TCPAddr().String(), ""); !errors.Is(err, rpc.ErrUnauthorized) {
+		t.Fatalf("loopback without a token: %v, want ErrUnauthorized", err)
 	}
-	c, err := rpc.DialTCP(context.Background(), d.TCPAddr().String(), "")
+	token, err := home.ReadToken(d.Paths().Token)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c, err := rpc.DialTCP(ctx, d.TCPAddr().String(), token+"\r")
+	if err != nil {
+		t.Fatalf("a token line ending in CRLF: %v", err)
+	}
 	defer c.Close()
-	if _, err := c.Status(context.Background()); err != nil {
+	if _, err := c.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,6 +1,7 @@
 package home
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,5 +72,22 @@ func TestEnsureToken(t *testing.T) {
 	}
 	if read, err := ReadToken(path); err != nil || read != tok {
 		t.Fatalf("ReadToken: %q, %v", read, err)
+	}
+}
+
+func TestReadTokenRefusesExposedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("abc\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadToken(path); !errors.Is(err, ErrTokenExposed) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("a 0644 token file: %v", err)
+	}
+	if _, err := EnsureToken(path); !errors.Is(err, ErrTokenExposed) {
+		t.Fatalf("EnsureToken on a 0644 token file: %v", err)
+	}
+	os.Chmod(path, 0o600)
+	if tok, err := ReadToken(path); err != nil || tok != "abc" {
+		t.Fatalf("a CRLF token: %q, %v", tok, err)
 	}
 }

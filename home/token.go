@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -41,11 +42,28 @@ func EnsureToken(path string) (string, error) {
 	return tok, f.Sync()
 }
 
-// ReadToken reads a token file.
+// ErrTokenExposed: a token file others than its owner may read, refused
+// as ssh refuses such a key.
+var ErrTokenExposed = errors.New("token file is readable by others")
+
+// ReadToken reads a token file, refusing one that group or others may
+// read. A line ending in CRLF is fine.
 func ReadToken(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("read token file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("read token file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return "", fmt.Errorf("%s has mode %04o: %w; run chmod 600 %s", path, perm, ErrTokenExposed, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if err != nil {
+		return "", fmt.Errorf("read token file %s: %w", path, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }
