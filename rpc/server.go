@@ -30,6 +30,9 @@ type ServerOptions struct {
 	// OnBusy, when set, observes a connection refused because the
 	// listener serves MaxClients already.
 	OnBusy func(addr net.Addr)
+	// OnDrop, when set, observes a client dropped for what it did (left
+	// too much unread, broke the protocol), with the reason.
+	OnDrop func(id uint64, reason string)
 	// OnAcceptError, when set, observes an Accept failure (such as running
 	// out of file descriptors); serving goes on after a backoff.
 	OnAcceptError func(err error, backoff time.Duration)
@@ -147,7 +150,12 @@ func (s *Server) serveConn(ctx context.Context, conn io.ReadWriteCloser, idle bo
 	sess := newSession(ctx, s, id)
 	boot := schema.Daemon_ServerToClient(&daemonServer{sess: sess})
 	cd := newCodec(conn)
-	rc := crpc.NewConn(transport.New(cd), &crpc.Options{
+	sends := limitSends(transport.New(cd), maxQueuedBytes, maxQueuedMessages, func(reason string) {
+		if s.opts.OnDrop != nil {
+			s.opts.OnDrop(id, reason)
+		}
+	})
+	rc := crpc.NewConn(sends, &crpc.Options{
 		BootstrapClient: capnp.Client(boot),
 		Logger:          s.opts.Logger,
 		BaseContext:     func() context.Context { return sess.ctx },
