@@ -35,6 +35,7 @@ running on the same home is left alone: this command says so and exits 0.
 			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "with --port, the TCP `HOST` to serve RPC on"},
 			&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; every TCP client presents the home's token"},
 			&cli.IntFlag{Name: "max-clients", Usage: "serve at most `N` clients at once on each listener; past it a client exits 8 busy (default: 512, or less to fit the open-file limit)"},
+			&cli.StringFlag{Name: "reserve", Value: "default", Usage: "keep `SIZE` free on the disk (64MiB, 1GB, ...; 0 turns the check off): past it writes fail, exit 6"},
 			&cli.StringFlag{Name: "log-file", Usage: "log to `FILE`, rotated past 10 MiB with three old files kept (default: stderr)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HSP_LOG_LEVEL"}, Usage: "log at `LEVEL` and above: debug, info, warn or error"},
 			&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
@@ -62,6 +63,10 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return usagef("--log-level: %v", err)
 	}
+	reserve, err := reserveOf(c.String("reserve"))
+	if err != nil {
+		return usagef("--reserve: %v", err)
+	}
 	var logTo io.Writer = c.App.ErrWriter
 	if f := c.String("log-file"); f != "" {
 		lf := daemon.OpenLogFile(f, 10)
@@ -72,7 +77,7 @@ func runDaemon(c *cli.Context) error {
 	d, err := daemon.New(daemon.Options{
 		Home: p.Home, Socket: p.Socket, Logger: log,
 		IdleTimeout: c.Duration("idle-timeout"), MaxLoaded: c.Int("max-loaded"),
-		TCPAddr: tcpAddr(c), MaxClients: c.Int("max-clients"),
+		TCPAddr: tcpAddr(c), MaxClients: c.Int("max-clients"), Reserve: reserve,
 	})
 	if err != nil {
 		return err
@@ -178,6 +183,19 @@ func daemonStatus(c *cli.Context) error {
 	}
 	defer client.Close()
 	return printStatus(c, client)
+}
+
+// reserveOf reads --reserve as daemon.Options.Reserve: "default" is 0
+// (the store's default), 0 is negative (no check).
+func reserveOf(s string) (int64, error) {
+	if s == "default" {
+		return 0, nil
+	}
+	n, err := parseSize(s)
+	if n == 0 && err == nil {
+		return -1, nil
+	}
+	return n, err
 }
 
 // splitList reads a comma-separated list, dropping empty items.

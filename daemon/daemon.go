@@ -36,6 +36,9 @@ type Options struct {
 	MaxLoaded int
 	// Store tunes the store; the zero value is the durable default.
 	Store store.Options
+	// Reserve, when not 0, is the free space writes must leave on the
+	// disk (store.Options.MinFreeBytes): negative turns the check off.
+	Reserve int64
 	// TCPAddr, when set, also serves RPC on this TCP host:port; every TCP
 	// client must present the home's token (home.Paths.Token).
 	TCPAddr string
@@ -88,6 +91,9 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if opts.MaxLoaded <= 0 {
 		opts.MaxLoaded = DefaultMaxLoaded
+	}
+	if opts.Reserve != 0 {
+		opts.Store.MinFreeBytes = opts.Reserve
 	}
 	d := &Daemon{opts: opts, paths: home.PathsFor(dir, os.Getenv), log: log,
 		stopped: make(chan struct{}), done: make(chan struct{})}

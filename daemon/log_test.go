@@ -3,8 +3,11 @@ package daemon
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLogLevelAndTrace(t *testing.T) {
@@ -33,5 +36,54 @@ func TestLogLevelAndTrace(t *testing.T) {
 	}
 	if _, err := ParseLogLevel("loud"); err == nil {
 		t.Error("level loud accepted")
+	}
+}
+
+// TestLogFileRotates: past its size the log moves aside and a fresh one
+// starts, keeping at most three old files.
+func TestLogFileRotates(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "daemon.log")
+	w := OpenLogFile(path, 1)
+	log := NewLogger(w, slog.LevelInfo, nil)
+	line := strings.Repeat("x", 1000)
+	for range 6000 { // about 6 MiB through a 1 MiB log
+		log.Warn("flood", "line", line)
+	}
+	w.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "daemon*.log"))
+	var total int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += fi.Size()
+	}
+	if len(files) > 4 || total > 5<<20 {
+		t.Fatalf("%d log files of %d bytes in all after 6 MiB through a 1 MiB log", len(files), total)
+	}
+}
+
+// TestThrottle: one warning of a kind per interval, with a count of the
+// ones held back.
+func TestThrottle(t *testing.T) {
+	var buf bytes.Buffer
+	log := NewLogger(&buf, slog.LevelInfo, nil)
+	th := newThrottle(time.Second)
+	now := time.Unix(1000, 0)
+	th.now = func() time.Time { return now }
+	for range 1000 {
+		th.warn(log, "refused", "refused tcp client")
+	}
+	th.warn(log, "busy", "busy")
+	now = now.Add(2 * time.Second)
+	th.warn(log, "refused", "refused tcp client")
+	out := buf.String()
+	if n := strings.Count(out, "refused tcp client"); n != 2 {
+		t.Fatalf("%d refusal lines for 1001 refusals:\n%s", n, out)
+	}
+	if !strings.Contains(out, "suppressed=999") || !strings.Contains(out, "msg=busy") {
+		t.Fatalf("no count of the held-back warnings, or a kind held back by another:\n%s", out)
 	}
 }
