@@ -39,6 +39,9 @@ type Options struct {
 	// Reserve, when not 0, is the free space writes must leave on the
 	// disk (store.Options.MinFreeBytes): negative turns the check off.
 	Reserve int64
+	// Settings are the settings the daemon was started with, as the
+	// config file and flags gave them; Status reports them.
+	Settings map[string]string
 	// TCPAddr, when set, also serves RPC on this TCP host:port; every TCP
 	// client must present the home's token (home.Paths.Token).
 	TCPAddr string
@@ -132,13 +135,16 @@ func (d *Daemon) open(ctx context.Context) error {
 	if err := privateDir(d.paths.Home); err != nil {
 		return fmt.Errorf("start daemon: %w", err)
 	}
-	lock, err := lockHome(d.paths.Lock)
+	lock, err := lockHome(d.paths.Lock, d.paths.Socket)
 	if err != nil {
 		return fmt.Errorf("start daemon: %w", err)
 	}
 	d.lock = lock
 	if d.store, err = store.Open(ctx, d.paths.Storage, d.opts.Store); err != nil {
 		return fmt.Errorf("start daemon: open store: %w", storeErr(err))
+	}
+	if err := d.store.Writable(); err != nil {
+		d.log.Warn("the disk is full: serving reads, refusing writes until space is freed", "err", err)
 	}
 	if err := d.listenTCP(); err != nil {
 		return fmt.Errorf("start daemon: %w", err)

@@ -113,6 +113,12 @@ func (s *Store) deleteCore(ctx context.Context, key core.Key) error {
 	if err != nil {
 		return err
 	}
+	if err := s.writable("delete a core"); err != nil {
+		return err
+	}
+	if err := s.space.deletable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}

@@ -20,8 +20,9 @@ import (
 )
 
 // fakeDisk is an in-memory disk that can fill up: when full, every write
-// fails with ENOSPC (through pebble's errorfs) and statfs reports no free
-// space.
+// of data fails with ENOSPC (through pebble's errorfs) and statfs reports
+// no free space. As on a real full disk, operations that allocate no data
+// blocks (create, lock, rename, remove, sync) still succeed.
 type fakeDisk struct {
 	mem  *vfs.MemFS
 	full atomic.Bool
@@ -34,7 +35,11 @@ func newFakeDisk() (*fakeDisk, vfs.FS) {
 }
 
 func (d *fakeDisk) inject(op errorfs.Op) error {
-	if d.full.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite {
+	if !d.full.Load() {
+		return nil
+	}
+	switch op.Kind {
+	case errorfs.OpFileWrite, errorfs.OpFileWriteAt, errorfs.OpFilePreallocate:
 		return syscall.ENOSPC
 	}
 	return nil

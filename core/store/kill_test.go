@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +27,9 @@ const (
 	envChildDir  = "HSP_STORE_CHILD_DIR"
 	envChildSeed = "HSP_STORE_CHILD_SEED"
 	envChildFull = "HSP_STORE_CHILD_ENOSPC_AFTER" // see diskfull_test.go
+	// envChildReserve sets the child's Options.MinFreeBytes; a child
+	// refused with ErrDiskFull prints "refused <core>" and tries again.
+	envChildReserve = "HSP_STORE_CHILD_RESERVE"
 )
 
 var killCores = []string{"k0", "k1", "k2"}
@@ -61,6 +65,9 @@ func TestHelperProcess(t *testing.T) {
 	out := &lineWriter{w: os.Stdout}
 	opts := Options{MemTableSize: 512 << 10}
 	opts.FS = childFS(&opts, out)
+	if v, err := strconv.ParseInt(os.Getenv(envChildReserve), 10, 64); err == nil {
+		opts.MinFreeBytes = v
+	}
 	s, err := Open(context.Background(), dir, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -84,6 +91,11 @@ func childAppend(s *Store, name string, r *rand.Rand, out *lineWriter) {
 		start, n := h.Length(), 1+r.IntN(4)
 		out.printf("try %s %d\n", name, start+uint64(n))
 		length, err := h.Append(context.Background(), blocksFrom(name, start, n)...)
+		if errors.Is(err, ErrDiskFull) {
+			out.printf("refused %s\n", name)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(5)

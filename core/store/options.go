@@ -22,7 +22,11 @@ const FormatMajorVersion = pebble.FormatValueSeparation
 const (
 	DefaultCacheSize    = 64 << 20
 	DefaultMemTableSize = 64 << 20
-	DefaultMinFreeBytes = 256 << 20
+	// DefaultMinFreeBytes is the free space commits leave on the disk: room
+	// to flush what is committed but still in memtables (about one
+	// DefaultMemTableSize) and start its compaction. docs/storage.md
+	// explains why it is a fixed size, not a fraction of the disk.
+	DefaultMinFreeBytes = 64 << 20
 	// DefaultValueSeparationMin is the smallest block kept in a blob file
 	// rather than in the LSM's sstables.
 	DefaultValueSeparationMin = 8 << 10
@@ -42,8 +46,10 @@ type Options struct {
 	// blocks reached a peer is forked for good. See docs/storage.md.
 	UnsafeSyncInterval time.Duration
 	// MinFreeBytes is the free space a commit leaves on the disk: below it
-	// commits fail with ErrDiskFull. 0 means DefaultMinFreeBytes; negative
-	// turns the check off.
+	// commits fail with a *DiskFullError (errors.Is ErrDiskFull), and Open
+	// opens an existing store read-only (see Open). Deleting a core needs a
+	// quarter of it. 0 means DefaultMinFreeBytes; negative turns the checks
+	// off. It should stay at least MemTableSize.
 	MinFreeBytes int64
 	// CacheSize is the block cache size; 0 means DefaultCacheSize.
 	CacheSize int64
@@ -67,8 +73,8 @@ func (o Options) pebbleOptions() *pebble.Options {
 		MemTableSize:       uint64(orDefault(int64(o.MemTableSize), DefaultMemTableSize)),
 		Logger:             quietLogger{fatal: o.fatal()},
 	}
-	if po.FS == nil {
-		po.FS = vfs.Default
+	if _, ok := po.FS.(*diskFS); !ok {
+		po.FS = newDiskFS(po.FS)
 	}
 	// Point reads dominate (blocks, nodes): a bloom filter lets a Get skip
 	// the levels without its key. The last level holds most keys and is

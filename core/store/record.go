@@ -89,6 +89,9 @@ func (s *Store) ensure(key core.Key, want record) (record, error) {
 // writeRecord commits a record, its discovery-key index entry and the id
 // counter in one synced batch. The caller holds createMu.
 func (s *Store) writeRecord(key core.Key, r record) error {
+	if err := s.writable("record a core"); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -104,6 +107,9 @@ func (s *Store) writeRecord(key core.Key, r record) error {
 		return err
 	}
 	if err := s.db.Apply(b, pebble.Sync); err != nil {
+		if errors.Is(err, pebble.ErrReadOnly) {
+			err = s.readOnlyError("record a core", err)
+		}
 		return err
 	}
 	s.nextID = next

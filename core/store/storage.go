@@ -134,6 +134,9 @@ func (st *coreStorage) Commit(ctx context.Context, b *core.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if err := st.s.writable("commit"); err != nil {
+		return fmt.Errorf("commit %d blocks: %w", len(b.Blocks), err)
+	}
 	if err := st.enter(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -145,6 +148,9 @@ func (st *coreStorage) Commit(ctx context.Context, b *core.Batch) error {
 		return fmt.Errorf("commit %d blocks: %w", len(b.Blocks), err)
 	}
 	if err := st.s.db.Apply(pb, st.s.writeOptions(b.Sync)); err != nil {
+		if errors.Is(err, pebble.ErrReadOnly) {
+			err = st.s.readOnlyError("commit", err)
+		}
 		return fmt.Errorf("commit %d blocks: %w", len(b.Blocks), err)
 	}
 	return nil
