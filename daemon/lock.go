@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+
+	"github.com/hspd/hsp/home"
 )
 
 // ErrAlreadyRunning: another daemon holds the home's lock.
@@ -14,7 +16,7 @@ var ErrAlreadyRunning = errors.New("a daemon is already running on this home")
 // it when the process dies, so a killed daemon never leaves a stale lock.
 type homeLock struct{ f *os.File }
 
-func lockHome(path string) (*homeLock, error) {
+func lockHome(path, socket string) (*homeLock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
@@ -26,9 +28,7 @@ func lockHome(path string) (*homeLock, error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	if err := f.Truncate(0); err == nil {
-		fmt.Fprintf(f, "%d\n", os.Getpid())
-	}
+	home.WriteLock(f, os.Getpid(), socket)
 	return &homeLock{f: f}, nil
 }
 

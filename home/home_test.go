@@ -39,7 +39,7 @@ func TestResolveHome(t *testing.T) {
 
 func TestPathsFor(t *testing.T) {
 	p := PathsFor("/h", env(nil))
-	want := Paths{Home: "/h", Storage: "/h/storage", Socket: "/h/hsp.sock", Lock: "/h/LOCK", Log: "/h/daemon.log", Token: "/h/token"}
+	want := Paths{Home: "/h", Storage: "/h/storage", Socket: "/h/hsp.sock", Lock: "/h/LOCK", Log: "/h/daemon.log", Token: "/h/token", Config: "/h/config"}
 	if p != want {
 		t.Fatalf("got %+v, want %+v", p, want)
 	}

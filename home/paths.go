@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 )
 
 // Paths are the files of one hsp home. The CLI and the daemon derive them
@@ -25,6 +27,8 @@ type Paths struct {
 	Log string `json:"log"`
 	// Token is the file holding the token TCP clients must present.
 	Token string `json:"token"`
+	// Config is the settings file every daemon start reads (Config).
+	Config string `json:"config"`
 }
 
 // MaxSocketPath is the longest unix socket path Linux accepts (sun_path is
@@ -63,6 +67,7 @@ func PathsFor(home string, getenv func(string) string) Paths {
 		Lock:    filepath.Join(home, "LOCK"),
 		Log:     filepath.Join(home, "daemon.log"),
 		Token:   filepath.Join(home, "token"),
+		Config:  filepath.Join(home, "config"),
 	}
 	if len(p.Socket) > MaxSocketPath {
 		sum := sha256.Sum256([]byte(home))
@@ -78,4 +83,31 @@ func RuntimeDir(getenv func(string) string) string {
 		return d
 	}
 	return filepath.Join(os.TempDir(), fmt.Sprintf("hsp-%d", os.Getuid()))
+}
+
+// WriteLock records in the lock file f the pid and socket of the daemon
+// that holds it, so a client finds a daemon started with another socket.
+func WriteLock(f *os.File, pid int, socket string) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.WriteAt([]byte(fmt.Sprintf("%d\n%s\n", pid, socket)), 0)
+	return err
+}
+
+// ReadLock reads what WriteLock recorded. The file may be stale: a client
+// still has to reach the socket.
+func ReadLock(path string) (pid int, socket string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", err
+	}
+	lines := strings.SplitN(strings.TrimSpace(string(b)), "\n", 2)
+	if pid, err = strconv.Atoi(strings.TrimSpace(lines[0])); err != nil {
+		return 0, "", fmt.Errorf("read lock %s: %w", path, err)
+	}
+	if len(lines) > 1 {
+		socket = strings.TrimSpace(lines[1])
+	}
+	return pid, socket, nil
 }

@@ -3,6 +3,8 @@ package rpc
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	capnp "capnproto.org/go/capnp/v3"
 
@@ -55,7 +57,33 @@ func writeStatus(out schema.Status, in Status) error {
 		return err
 	}
 	return errors.Join(out.SetVersion(in.Version), out.SetHome(in.Home), out.SetStorage(in.Storage),
-		out.SetSocket(in.Socket), writeNetworkStatus(net, in.Network))
+		out.SetSocket(in.Socket), writeNetworkStatus(net, in.Network), writeSettings(out.NewSettings, in.Settings))
+}
+
+// writeSettings writes a map as a list of key-value pairs, sorted by key.
+func writeSettings(alloc func(int32) (schema.Setting_List, error), set map[string]string) error {
+	if len(set) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(set))
+	return writeList(alloc, keys, func(out schema.Setting, k string) error {
+		return errors.Join(out.SetKey(k), out.SetValue(set[k]))
+	})
+}
+
+func readSettings(in schema.Status) (map[string]string, error) {
+	if !in.HasSettings() {
+		return nil, nil
+	}
+	pairs, err := list(in.Settings, func(s schema.Setting) ([2]string, error) {
+		var r fieldReader
+		return [2]string{r.text(s.Key), r.text(s.Value)}, r.done("setting")
+	})
+	out := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		out[kv[0]] = kv[1]
+	}
+	return out, err
 }
 
 func readStatus(in schema.Status) (Status, error) {
@@ -70,6 +98,9 @@ func readStatus(in schema.Status) (Status, error) {
 	} else if st.Network, err = readNetworkStatus(net); err != nil {
 		r.fail(err)
 	}
+	var err error
+	st.Settings, err = readSettings(in)
+	r.fail(err)
 	return st, r.done("status")
 }
 

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -30,6 +31,10 @@ func fillAll(t *testing.T, v reflect.Value, seed *uint64) {
 		v.SetUint(n)
 	case reflect.Int, reflect.Int32, reflect.Int64:
 		v.SetInt(int64(n))
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		m.SetMapIndex(reflect.ValueOf(fmt.Sprintf("k%d", n)), reflect.ValueOf(fmt.Sprintf("v%d", n)))
+		v.Set(m)
 	case reflect.Array:
 		for i := range v.Len() {
 			v.Index(i).SetUint(uint64(byte(n + uint64(i))))

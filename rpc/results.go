@@ -78,3 +78,31 @@ type ErrorResult struct {
 	// ExitCode is the process's exit status.
 	ExitCode int `json:"exitCode"`
 }
+
+// ConfigEntry is one setting of the home's config file: what `hsp config
+// get` prints, and each entry of `hsp config list`.
+type ConfigEntry struct {
+	// Key names the setting; Value is its value, "" when not set.
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// Set tells whether the config file sets it (else the default holds).
+	Set bool `json:"set"`
+	// About says what the setting does.
+	About string `json:"about,omitempty"`
+}
+
+// ConfigList is what `hsp config list` prints: every setting.
+type ConfigList struct {
+	Settings []ConfigEntry `json:"settings"`
+}
+
+// ConfigChange is what `hsp config set` and `hsp config unset` print.
+type ConfigChange struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+	// Unset is true when the key was removed from the file.
+	Unset bool `json:"unset,omitempty"`
+	// RestartNeeded is true when a daemon runs with another value: it
+	// keeps that one until it is stopped and started again.
+	RestartNeeded bool `json:"restartNeeded"`
+}

@@ -25,6 +25,10 @@ type Status struct {
 	Clients uint32 `json:"clients"`
 	// Network describes the swarm; Available is false until networking lands.
 	Network NetworkStatus `json:"network"`
+	// Settings are the settings the daemon was started with, from the
+	// home's config file and its flags (`hsp config`); absent ones are at
+	// their defaults.
+	Settings map[string]string `json:"settings,omitempty"`
 }
 
 // NetworkStatus describes the daemon's place in the swarm.

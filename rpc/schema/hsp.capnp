@@ -29,6 +29,13 @@ struct Status {
   coresLoaded @8 :UInt64;
   clients @9 :UInt32;
   network @10 :NetworkStatus;
+  # settings the daemon was started with (config file and flags), by key
+  settings @11 :List(Setting);
+}
+
+struct Setting {
+  key @0 :Text;
+  value @1 :Text;
 }
 
 struct NetworkStatus {
