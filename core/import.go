@@ -34,7 +34,7 @@ func (c *Hypercore) Import(ctx context.Context, d Data) error {
 	if c.holds(d) {
 		return nil
 	}
-	v, err := c.verify(ctx, d)
+	v, err := c.verify(ctx, committedView{c}, d)
 	if err != nil {
 		return fmt.Errorf("import block %d: %w", d.Index, err)
 	}
@@ -85,7 +85,7 @@ type verified struct {
 // verify checks d as hypercore 9 does: hash up from the block, using proof
 // nodes and stored nodes, until a stored (trusted) node is reached, or else
 // until the roots, whose signature must then verify.
-func (c *Hypercore) verify(ctx context.Context, d Data) (verified, error) {
+func (c *Hypercore) verify(ctx context.Context, tv treeView, d Data) (verified, error) {
 	remote := slices.Clone(d.Nodes)
 	var top Node
 	if d.Value != nil {
@@ -96,11 +96,11 @@ func (c *Hypercore) verify(ctx context.Context, d Data) (verified, error) {
 		}
 		top, remote = remote[0], remote[1:]
 	}
-	trusted, local, err := c.trustedPath(ctx, 2*d.Index, remote)
+	trusted, local, err := trustedPath(ctx, tv, 2*d.Index, remote)
 	if err != nil {
 		return verified{}, err
 	}
-	v := verified{header: c.header}
+	v := verified{header: tv.header()}
 	for {
 		if trusted != nil && trusted.Index == top.Index && trusted.Hash == top.Hash {
 			return v, nil
@@ -113,7 +113,7 @@ func (c *Hypercore) verify(ctx context.Context, d Data) (verified, error) {
 		case len(local) > 0 && local[0].Index == want:
 			sib, local = local[0], local[1:]
 		default:
-			return c.verifyRoots(ctx, d, top, remote, v)
+			return c.verifyRoots(ctx, tv, d, top, remote, v)
 		}
 		v.nodes = append(v.nodes, top)
 		top = ParentNode(top, sib)
@@ -122,13 +122,12 @@ func (c *Hypercore) verify(ctx context.Context, d Data) (verified, error) {
 
 // trustedPath walks up from leaf x to find the first stored node (trusted)
 // and the stored siblings the proof leaves out (local), in path order.
-func (c *Hypercore) trustedPath(ctx context.Context, x uint64, remote []Node) (*Node, []Node, error) {
-	c.mu.RLock()
+func trustedPath(ctx context.Context, tv treeView, x uint64, remote []Node) (*Node, []Node, error) {
 	var localIdx []uint64
 	trustedIdx, found := uint64(0), false
 	n := x
 	for n < maxTreeIndex {
-		if c.tree.Get(n) {
+		if tv.hasNode(n) {
 			trustedIdx, found = n, true
 			break
 		}
@@ -138,23 +137,25 @@ func (c *Hypercore) trustedPath(ctx context.Context, x uint64, remote []Node) (*
 			remote = remote[1:]
 			continue
 		}
-		if !c.tree.Get(sib) {
+		if !tv.hasNode(sib) {
 			break
 		}
 		localIdx = append(localIdx, sib)
 	}
-	if !found && c.tree.Get(n) {
+	if !found && tv.hasNode(n) {
 		trustedIdx, found = n, true
 	}
-	c.mu.RUnlock()
-	local, err := c.nodes(ctx, localIdx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read local proof nodes: %w", err)
+	local := make([]Node, len(localIdx))
+	for i, x := range localIdx {
+		var err error
+		if local[i], err = tv.node(ctx, x); err != nil {
+			return nil, nil, fmt.Errorf("read local proof nodes: %w", err)
+		}
 	}
 	if !found {
 		return nil, local, nil
 	}
-	t, err := c.st.Node(ctx, trustedIdx)
+	t, err := tv.node(ctx, trustedIdx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read trusted node %d: %w", trustedIdx, err)
 	}
@@ -163,14 +164,14 @@ func (c *Hypercore) trustedPath(ctx context.Context, x uint64, remote []Node) (*
 
 // verifyRoots checks the signature over the roots that top and the rest of
 // the proof reach.
-func (c *Hypercore) verifyRoots(ctx context.Context, d Data, top Node, remote []Node, v verified) (verified, error) {
+func (c *Hypercore) verifyRoots(ctx context.Context, tv treeView, d Data, top Node, remote []Node, v verified) (verified, error) {
 	last := top.Index
 	if len(remote) > 0 {
 		last = remote[len(remote)-1].Index
 	}
 	verifiedBy := max(rightSpan(top.Index), rightSpan(last)) + 2
 	length := verifiedBy / 2
-	roots, fromProof, err := c.rootsToVerify(ctx, verifiedBy, top, remote)
+	roots, fromProof, err := rootsToVerify(ctx, tv, verifiedBy, top, remote)
 	if err != nil {
 		return v, err
 	}
@@ -197,8 +198,13 @@ var errMissingRoots = errors.New("missing tree roots needed to verify")
 
 // rootsToVerify gathers the full roots of verifiedBy from top, the proof (in
 // order) and storage. fromProof are those that came from top or the proof.
-func (c *Hypercore) rootsToVerify(ctx context.Context, verifiedBy uint64, top Node, remote []Node) ([]Node, []Node, error) {
+func rootsToVerify(ctx context.Context, tv treeView, verifiedBy uint64, top Node, remote []Node) ([]Node, []Node, error) {
 	indices := fullRoots(verifiedBy)
+	if !slices.Contains(indices, top.Index) {
+		// the block's path ends below the roots: the proof does not connect
+		// it to them, whatever the signature over them says
+		return nil, nil, fmt.Errorf("tree node %d is not a root of length %d: %w", top.Index, verifiedBy/2, ErrVerify)
+	}
 	roots := make([]Node, len(indices))
 	var fromProof []Node
 	for i, x := range indices {
@@ -211,7 +217,7 @@ func (c *Hypercore) rootsToVerify(ctx context.Context, verifiedBy uint64, top No
 			fromProof = append(fromProof, remote[0])
 			remote = remote[1:]
 		default:
-			n, err := c.st.Node(ctx, x)
+			n, err := tv.node(ctx, x)
 			if errors.Is(err, ErrNotStored) {
 				return nil, nil, fmt.Errorf("root %d: %w: %w", x, errMissingRoots, ErrVerify)
 			}
