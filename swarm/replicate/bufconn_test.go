@@ -1,0 +1,58 @@
+package replicate
+
+import (
+	"bytes"
+	"net"
+	"testing"
+	"time"
+)
+
+// TestBufferedConn: bytes arrive whole and in order, a peer that does not
+// read blocks the writer once bufferedMax bytes wait, and a write after
+// the connection broke fails.
+func TestBufferedConn(t *testing.T) {
+	a, b := net.Pipe()
+	c := BufferedConn(a)
+	var want bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20000 {
+			p := bytes.Repeat([]byte{byte(i)}, i%37)
+			want.Write(p)
+			if _, err := c.Write(p); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+		t.Fatal("the writer was never held back by a peer that does not read")
+	case <-time.After(50 * time.Millisecond):
+	}
+	total := 0
+	for i := range 20000 {
+		total += i % 37
+	}
+	got := make([]byte, 0, total)
+	buf := make([]byte, 4096)
+	for len(got) < total {
+		n, err := b.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	<-done
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("bytes arrived changed or out of order")
+	}
+	b.Close()
+	time.Sleep(10 * time.Millisecond)
+	c.Write(make([]byte, bufferedMax)) // fails in the flush
+	if _, err := c.Write([]byte{1}); err == nil {
+		t.Fatalf("write after the peer closed: %v", err)
+	}
+	c.Close()
+}

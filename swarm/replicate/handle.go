@@ -1,0 +1,202 @@
+package replicate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/swarm/wire"
+)
+
+// Handle is a core added to a Replicator.
+type Handle struct{ cs *coreState }
+
+// Core returns the core.
+func (h *Handle) Core() Core { return h.cs.c }
+
+// Stats returns the core's counters over all peers.
+func (h *Handle) Stats() Stats {
+	h.cs.mu.Lock()
+	defer h.cs.mu.Unlock()
+	return h.cs.stats
+}
+
+// Peers returns how many peers replicate the core now.
+func (h *Handle) Peers() int {
+	h.cs.mu.Lock()
+	defer h.cs.mu.Unlock()
+	return len(h.cs.chans)
+}
+
+// RemoteLength is the longest length a peer announced.
+func (h *Handle) RemoteLength() uint64 {
+	h.cs.mu.Lock()
+	defer h.cs.mu.Unlock()
+	var n uint64
+	for _, pc := range h.cs.chans {
+		n = max(n, pc.remoteLength)
+	}
+	return n
+}
+
+// Get returns block i, fetching it before anything else if it is missing.
+func (h *Handle) Get(ctx context.Context, i uint64) ([]byte, error) {
+	cs := h.cs
+	if cs.has(i) {
+		return cs.c.Get(ctx, i, core.GetOptions{NoWait: true})
+	}
+	cs.mu.Lock()
+	cs.gets[i]++
+	cs.pump()
+	cs.mu.Unlock()
+	defer func() {
+		cs.mu.Lock()
+		if cs.gets[i]--; cs.gets[i] <= 0 {
+			delete(cs.gets, i)
+		}
+		cs.mu.Unlock()
+	}()
+	return cs.c.Get(ctx, i, core.GetOptions{})
+}
+
+// Download fetches blocks [start, end) and returns once all of them are
+// stored. Stored means committed durably: the replicator commits every
+// batch with Sync, before the blocks become visible.
+func (h *Handle) Download(ctx context.Context, start, end uint64) error {
+	cs := h.cs
+	sp := &span{start: start, end: end, cursor: start}
+	cs.mu.Lock()
+	cs.spans = append(cs.spans, sp)
+	cs.pump()
+	cs.mu.Unlock()
+	defer func() {
+		cs.mu.Lock()
+		cs.dropSpan(sp)
+		cs.mu.Unlock()
+	}()
+	for {
+		changed := cs.c.Changed()
+		n, err := cs.c.Downloaded(ctx, start, end)
+		if err != nil {
+			return fmt.Errorf("download [%d, %d): %w", start, end, err)
+		}
+		if n == end-start {
+			return nil
+		}
+		if err := waitChange(ctx, changed); err != nil {
+			return fmt.Errorf("download [%d, %d): %d blocks missing: %w", start, end, end-start-n, err)
+		}
+	}
+}
+
+func waitChange(ctx context.Context, changed <-chan struct{}) error {
+	select {
+	case <-changed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Update waits until the core is longer than it is now, asking peers that
+// announced more for a proof of their length (a hash request), as
+// hypercore's update() does. It returns the new length.
+func (h *Handle) Update(ctx context.Context) (uint64, error) {
+	cs := h.cs
+	cur := cs.c.Length()
+	cs.mu.Lock()
+	cs.updates++
+	cs.pump()
+	cs.mu.Unlock()
+	defer func() {
+		cs.mu.Lock()
+		cs.updates--
+		cs.mu.Unlock()
+	}()
+	for {
+		changed := cs.c.Changed()
+		if n := cs.c.Length(); n > cur {
+			return n, nil
+		}
+		if err := waitChange(ctx, changed); err != nil {
+			return cur, fmt.Errorf("update past length %d: %w", cur, err)
+		}
+	}
+}
+
+// Seek finds the block holding byteOffset, asking a peer with a byte
+// request when the tree nodes are not here.
+func (h *Handle) Seek(ctx context.Context, byteOffset uint64) (index, offset uint64, err error) {
+	cs := h.cs
+	asked := false
+	for {
+		changed := cs.c.Changed()
+		i, off, err := cs.c.Seek(ctx, byteOffset)
+		if err == nil || !errors.Is(err, core.ErrNotAvailable) && !errors.Is(err, core.ErrOutOfRange) {
+			return i, off, err
+		}
+		if !asked && byteOffset > 0 {
+			asked = cs.askSeek(byteOffset)
+		}
+		if err := waitChange(ctx, changed); err != nil {
+			return 0, 0, fmt.Errorf("seek to byte %d: %w", byteOffset, err)
+		}
+	}
+}
+
+// askSeek sends a byte request to the first peer that uploads.
+func (cs *coreState) askSeek(byteOffset uint64) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, pc := range cs.chans {
+		if pc.remoteUploading && pc.remoteLength > 0 {
+			pc.seeks++
+			pc.send(wire.Request{Index: 0, Bytes: wire.Uint64(byteOffset), Hash: wire.Bool(false), Nodes: wire.Uint64(0)})
+			return true
+		}
+	}
+	return false
+}
+
+// Synced waits until every block received so far is verified and
+// committed (or refused): nothing waits in the import queue.
+func (h *Handle) Synced(ctx context.Context) error {
+	h.cs.mu.Lock()
+	idle := h.cs.imp.idle
+	h.cs.mu.Unlock()
+	if err := waitChange(ctx, idle); err != nil {
+		return fmt.Errorf("wait for import: %w", err)
+	}
+	return nil
+}
+
+// SendExtension sends an extension message to every peer of the core.
+// name must be one of Options.Extensions.
+func (h *Handle) SendExtension(name string, payload []byte) error {
+	cs := h.cs
+	id, ok := slices.BinarySearch(cs.r.exts, name)
+	if !ok {
+		return fmt.Errorf("send extension %q: not in Options.Extensions", name)
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, pc := range cs.chans {
+		pc.send(wire.Extension{ID: uint64(id), Payload: slices.Clone(payload)})
+	}
+	return nil
+}
+
+// Remove stops replicating the core: its channels close on every stream.
+func (h *Handle) Remove() {
+	cs, r := h.cs, h.cs.r
+	r.mu.Lock()
+	cs.added = false
+	peers := r.peerList()
+	r.mu.Unlock()
+	for _, p := range peers {
+		p.close(cs)
+	}
+	r.release(cs)
+}
