@@ -66,7 +66,7 @@ func checkSocketOwner(path string) error {
 // one end of net.Pipe in tests, and performs the version handshake.
 func NewClient(ctx context.Context, conn net.Conn) (*Client, error) {
 	watch := &abortWatch{Transport: transport.New(newCodec(conn))}
-	rc := crpc.NewConn(watch, nil)
+	rc := crpc.NewConn(NewGuard(watch, clientGuardOptions()), nil)
 	c := &Client{conn: rc, daemon: schema.Daemon(rc.Bootstrap(ctx)), watch: watch}
 	if err := c.hello(ctx); err != nil {
 		c.Close()

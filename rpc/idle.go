@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	capnp "capnproto.org/go/capnp/v3"
+
 	crpc "capnproto.org/go/capnp/v3/rpc"
 )
 
@@ -36,4 +38,12 @@ func (s *session) openStream() func() {
 	s.streams.Add(1)
 	var once sync.Once
 	return func() { once.Do(func() { s.streams.Add(-1) }) }
+}
+
+// charge counts n bytes an answer in msg carries against what the client
+// may leave unread.
+func (s *session) charge(msg *capnp.Message, n int) {
+	if s.sends != nil {
+		s.sends.charge(msg, n)
+	}
 }

@@ -3,8 +3,8 @@ package rpc
 import (
 	"fmt"
 	"sync"
-	"time"
 
+	capnp "capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/rpc/transport"
 	rpccp "capnproto.org/go/capnp/v3/std/capnp/rpc"
 )
@@ -15,31 +15,27 @@ import (
 const (
 	maxQueuedBytes    = 64 << 20
 	maxQueuedMessages = 8192
-	// watchFrom is the number of queued messages from which the sizes are
-	// watched; below it a connection costs nothing extra.
-	watchFrom = 16
-	// watchEvery is how often queued sizes are measured while watched.
-	watchEvery = 20 * time.Millisecond
 )
 
-// sendLimit keeps count of the messages capnp made for the peer and has
-// not released (written, or dropped). capnp makes an answer's message when
-// the call arrives and fills it later, so sizes are measured while the
-// queue is long rather than when a message is made.
+// sendLimit counts the messages capnp made for the peer and has not
+// released (written, or dropped), and the bytes the server's large answers
+// (blocks, cursor batches) put in them: the handlers charge what they
+// write to the message of their answer, so nothing reads a message capnp
+// may still be building.
 type sendLimit struct {
 	transport.Transport
 	maxBytes int64
 	maxMsgs  int
 	onDrop   func(reason string)
 
-	mu       sync.Mutex
-	queued   map[*countedMsg]struct{}
-	watching bool
-	dropped  bool
+	mu      sync.Mutex
+	queued  map[*capnp.Message]*countedMsg
+	bytes   int64
+	dropped bool
 }
 
 func limitSends(t transport.Transport, maxBytes int64, maxMsgs int, onDrop func(string)) *sendLimit {
-	return &sendLimit{Transport: t, maxBytes: maxBytes, maxMsgs: maxMsgs, onDrop: onDrop, queued: map[*countedMsg]struct{}{}}
+	return &sendLimit{Transport: t, maxBytes: maxBytes, maxMsgs: maxMsgs, onDrop: onDrop, queued: map[*capnp.Message]*countedMsg{}}
 }
 
 // errUnread: the peer left too much unread; its connection is dropped.
@@ -57,45 +53,27 @@ func (s *sendLimit) NewMessage() (transport.OutgoingMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &countedMsg{OutgoingMessage: out, s: s}
+	m := &countedMsg{OutgoingMessage: out, s: s, msg: out.Message().Segment().Message()}
 	s.mu.Lock()
-	s.queued[m] = struct{}{}
-	if len(s.queued) >= watchFrom && !s.watching {
-		s.watching = true
-		go s.watch()
-	}
+	s.queued[m.msg] = m
 	s.mu.Unlock()
 	return m, nil
 }
 
-// watch measures the queued messages until the queue is short again, and
-// drops the connection when they hold more than maxBytes.
-func (s *sendLimit) watch() {
-	tick := time.NewTicker(watchEvery)
-	defer tick.Stop()
-	for range tick.C {
-		s.mu.Lock()
-		if s.dropped || len(s.queued) < watchFrom {
-			s.watching = false
-			s.mu.Unlock()
-			return
-		}
-		if total := s.queuedBytes(); total > s.maxBytes {
-			s.dropLocked(fmt.Sprintf("%d messages, %d bytes unread", len(s.queued), total))
-		}
-		s.mu.Unlock()
+// charge counts n bytes written into msg (the message of an answer), and
+// drops the connection when the unread bytes pass the bound.
+func (s *sendLimit) charge(msg *capnp.Message, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.queued[msg]
+	if m == nil {
+		return
 	}
-}
-
-// queuedBytes sums the queued messages' sizes. s.mu is held.
-func (s *sendLimit) queuedBytes() int64 {
-	total := int64(0)
-	for m := range s.queued {
-		if size, err := m.Message().Segment().Message().TotalSize(); err == nil {
-			total += int64(size)
-		}
+	m.size += int64(n)
+	s.bytes += int64(n)
+	if s.bytes > s.maxBytes {
+		s.dropLocked(fmt.Sprintf("%d messages, %d bytes unread", len(s.queued), s.bytes))
 	}
-	return total
 }
 
 // dropLocked ends the connection once. s.mu is held.
@@ -113,12 +91,17 @@ func (s *sendLimit) dropLocked(reason string) {
 // countedMsg is a message sendLimit counts until its release.
 type countedMsg struct {
 	transport.OutgoingMessage
-	s *sendLimit
+	s    *sendLimit
+	msg  *capnp.Message
+	size int64 // charged bytes; guarded by s.mu
 }
 
 func (m *countedMsg) Release() {
 	m.s.mu.Lock()
-	delete(m.s.queued, m)
+	if m.s.queued[m.msg] == m {
+		delete(m.s.queued, m.msg)
+		m.s.bytes -= m.size
+	}
 	m.s.mu.Unlock()
 	m.OutgoingMessage.Release()
 }

@@ -155,7 +155,8 @@ func (s *Server) serveConn(ctx context.Context, conn io.ReadWriteCloser, idle bo
 			s.opts.OnDrop(id, reason)
 		}
 	})
-	rc := crpc.NewConn(sends, &crpc.Options{
+	sess.sends = sends
+	rc := crpc.NewConn(NewGuard(sends, s.guardOptions()), &crpc.Options{
 		BootstrapClient: capnp.Client(boot),
 		Logger:          s.opts.Logger,
 		BaseContext:     func() context.Context { return sess.ctx },
@@ -202,6 +203,7 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	sends   *sendLimit   // what the connection holds unread
 	calls   atomic.Int32 // calls in progress
 	streams atomic.Int32 // subscriptions, cursors, downloads and extensions open
 

@@ -135,6 +135,7 @@ func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
 			if block == nil {
 				block = []byte{}
 			}
+			c.sess.charge(res.Segment().Message(), len(block))
 			return res.SetBlock(block)
 		})
 	})

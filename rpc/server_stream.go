@@ -145,6 +145,11 @@ func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error 
 	if err != nil {
 		return err
 	}
+	size := 0
+	for _, b := range blocks {
+		size += len(b)
+	}
+	c.sess.charge(res.Segment().Message(), size)
 	return fillDataList(list, blocks)
 }
 
@@ -182,14 +187,18 @@ func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) 
 	if err != nil {
 		return err
 	}
+	if !call.Args().Sink().IsValid() {
+		return toWire(fmt.Errorf("subscribe: no event sink: %w", ErrBadRequest))
+	}
 	sink := call.Args().Sink().AddRef()
 	limits := c.sess.srv.opts.Limits
 	sink.SetFlowLimiter(flowcontrol.NewFixedLimiter(limits.EventBytes))
 	sctx, cancel := context.WithCancel(c.sess.ctx)
+	length := cr.Length() // from now on every change is pushed
 	c.sess.srv.subscriptions.Add(1)
 	go func() {
 		defer c.sess.srv.subscriptions.Add(-1)
-		pushEvents(sctx, cancel, cr, sink, limits.SlowConsumer)
+		pushEvents(sctx, cancel, cr, sink, limits.SlowConsumer, length)
 	}()
 	res, err := call.AllocResults()
 	if err != nil {
@@ -204,9 +213,8 @@ func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) 
 // in flight go out together in the next batch; the flow limiter bounds the
 // bytes in flight, and a subscriber that leaves a batch waiting longer than
 // slow is dropped rather than allowed to hold memory.
-func pushEvents(ctx context.Context, drop context.CancelFunc, cr LocalCore, sink schema.EventSink, slow time.Duration) {
+func pushEvents(ctx context.Context, drop context.CancelFunc, cr LocalCore, sink schema.EventSink, slow time.Duration, length uint64) {
 	defer sink.Release()
-	length := cr.Length()
 	for {
 		changed := cr.Changed()
 		if n := cr.Length(); n != length {
@@ -272,6 +280,9 @@ func (c *coreServer) RegisterExtension(ctx context.Context, call schema.Core_reg
 	name, err := call.Args().Name()
 	if err != nil || name == "" || len(name) > maxExtensionName {
 		return toWire(fmt.Errorf("register extension: a name of 1 to %d bytes: %w", maxExtensionName, ErrBadRequest))
+	}
+	if !call.Args().Handler().IsValid() {
+		return toWire(fmt.Errorf("register extension: no handler: %w", ErrBadRequest))
 	}
 	handler := call.Args().Handler().AddRef()
 	handler.SetFlowLimiter(flowcontrol.NewFixedLimiter(c.sess.srv.opts.Limits.EventBytes))
