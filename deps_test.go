@@ -35,6 +35,7 @@ var allowedImports = map[string][]string{
 	"core":            {},
 	"bench":           {"rpc", "home", "core", "core/store"},
 	"examples":        {"daemon", "rpc", "home", "core"},
+	"soak":            {},
 }
 
 // allowedTestImports adds what a package's tests may import besides.
@@ -43,6 +44,7 @@ var allowedTestImports = map[string][]string{
 	"rpc":        {"core/coretest"},
 	"core/store": {"core/coretest"},
 	"daemon":     {"core/coretest"},
+	"soak":       {"rpc", "home", "core"}, // drives a real daemon as clients do
 }
 
 // fileOnlyImports narrows an allowed import to the files that need it:
