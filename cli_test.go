@@ -115,11 +115,10 @@ func jsonOf(t *testing.T, s string) map[string]any {
 }
 
 func (c *cli) daemonPid() int {
-	b, err := os.ReadFile(filepath.Join(c.home, "LOCK"))
+	pid, _, err := hsphome.ReadLock(filepath.Join(c.home, "LOCK"))
 	if err != nil {
 		return 0
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid
 }
 
@@ -158,7 +157,7 @@ func TestCLITour(t *testing.T) {
 	if again := strings.TrimSpace(c.ok("create", "--name", "notes")); again != named {
 		t.Fatalf("the same name gave two keys: %s, %s", named, again)
 	}
-	if ls := c.ok("ls"); !strings.Contains(ls, key) || !strings.Contains(ls, named) || !strings.Contains(ls, "notes") {
+	if ls := c.ok("ls", "--long"); !strings.Contains(ls, key) || !strings.Contains(ls, named) || !strings.Contains(ls, "notes") {
 		t.Fatalf("ls:\n%s", ls)
 	}
 	if info := c.ok("info", key); !strings.Contains(info, "5 blocks, 12 bytes") {
@@ -359,7 +358,7 @@ func TestCLICompletion(t *testing.T) {
 			t.Errorf("completion candidates lack %q:\n%s", cmd, out)
 		}
 	}
-	if out := c.ok("daemon", "--generate-bash-completion"); out != "start\nstop\nstatus\n" {
+	if out := c.ok("daemon", "", "--generate-bash-completion"); out != "start\nstop\nstatus\n" {
 		t.Errorf("daemon's completion candidates: %q", out)
 	}
 }
@@ -395,7 +394,7 @@ func TestCLIRemoteTokenInNetns(t *testing.T) {
 	}
 	// Without --token-file the home's own token is presented.
 	c.ok("--connect", addr, "status")
-	c.fails(1, "no such file", "--home", t.TempDir(), "--connect", addr, "status")
+	c.fails(1, "a token is required", "--home", t.TempDir(), "--connect", addr, "status")
 	bad := filepath.Join(t.TempDir(), "bad")
 	os.WriteFile(bad, []byte(strings.Repeat("0", 64)), 0o600)
 	c.fails(1, "refused this client's token", "--connect", addr, "--token-file", bad, "ls")

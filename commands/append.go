@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
+	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v2"
 
 	"github.com/hspd/hsp/rpc"
@@ -27,13 +29,20 @@ func appendCommand() *cli.Command {
 stdin: one block per line with the newline stripped (an empty line is an
 empty block), or with --chunk N, stdin cut into N-byte blocks (the last may
 be shorter). Blocks from stdin are appended in batches of up to 1024 blocks
-or 16 MiB; each batch is atomic, the whole input is not.
+or 16 MiB; each batch is atomic, the whole input is not. A block is at most
+8 MiB. KEY may be a unique prefix of at least 8 hex characters.
 
-` + exitStatusHelp,
-		Flags: []cli.Flag{&cli.IntFlag{Name: "chunk", Usage: "cut stdin into blocks of `N` bytes"}},
+` + clientExitStatus(ExitNotFound, ExitDiskFull),
+		Flags: []cli.Flag{&cli.IntFlag{Name: "chunk", Usage: "cut stdin into blocks of `N` bytes (not with BLOCK arguments)"}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
 				return usagef("append needs a KEY")
+			}
+			if err := checkKeyArgs(c.Args().First()); err != nil {
+				return err
+			}
+			if c.IsSet("chunk") && c.NArg() > 1 {
+				return usagef("--chunk cuts stdin into blocks: give BLOCK arguments or --chunk, not both")
 			}
 			if c.IsSet("chunk") && (c.Int("chunk") < 1 || c.Int("chunk") > rpc.MaxBlockSize) {
 				return usagef("--chunk must be between 1 and %d bytes", rpc.MaxBlockSize)
@@ -66,6 +75,7 @@ func appendBlocks(c *cli.Context, client *rpc.Client) error {
 		}
 		err = flush(blocks)
 	} else {
+		stdinHint(c)
 		err = readBlocks(c.App.Reader, c.Int("chunk"), flush)
 	}
 	if err != nil {
@@ -85,11 +95,12 @@ func readBlocks(r io.Reader, size int, flush func([][]byte) error) error {
 		sc.Split(lines)
 	}
 	var batch [][]byte
-	bytesIn := 0
+	bytesIn, n := 0, 0
 	for sc.Scan() {
 		b := bytes.Clone(sc.Bytes())
+		n++
 		if len(b) > rpc.MaxBlockSize {
-			return fmt.Errorf("block %d is longer than 8 MiB: %w", len(batch), rpc.ErrBlockTooLarge)
+			return tooLong(n)
 		}
 		batch, bytesIn = append(batch, b), bytesIn+len(b)
 		if len(batch) >= appendBatchBlocks || bytesIn >= appendBatchBytes {
@@ -101,7 +112,7 @@ func readBlocks(r io.Reader, size int, flush func([][]byte) error) error {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("read stdin: a line is longer than 8 MiB: %w", rpc.ErrBlockTooLarge)
+			return tooLong(n + 1)
 		}
 		return fmt.Errorf("read stdin: %w", err)
 	}
@@ -109,6 +120,24 @@ func readBlocks(r io.Reader, size int, flush func([][]byte) error) error {
 		return flush(batch)
 	}
 	return nil
+}
+
+// tooLong is the error of line n of stdin, past the largest block.
+func tooLong(n int) error {
+	return rpc.Tagged(fmt.Sprintf("line %d of stdin is longer than 8 MiB, the largest block; "+
+		"to append data that is not lines, cut it with --chunk N", n), rpc.ErrBlockTooLarge)
+}
+
+// stdinHint tells a person at a terminal that append waits for their
+// input, and how to end it.
+func stdinHint(c *cli.Context) {
+	if f, ok := c.App.Reader.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		if size := c.Int("chunk"); size > 0 {
+			fmt.Fprintf(c.App.ErrWriter, "hsp: reading blocks of %d bytes from stdin; Ctrl-D to end\n", size)
+		} else {
+			fmt.Fprintln(c.App.ErrWriter, "hsp: reading blocks from stdin, one per line; Ctrl-D to end")
+		}
+	}
 }
 
 // lines splits at "\n" only: "\r" is data, an empty line is an empty block,

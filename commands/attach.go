@@ -40,15 +40,16 @@ func connect(c *cli.Context) (*rpc.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := rpc.Dial(c.Context, p.Socket)
+	client, err := dialHome(c, p)
 	if errors.Is(err, rpc.ErrDaemonUnreachable) && !c.Bool("no-spawn") {
 		var sp *spawned
-		if sp, err = spawnDaemon(c.Context, c, p); err == nil {
+		if sp, err = spawnDaemon(c.Context, c, p, nil); err == nil {
 			client, err = dialWait(c.Context, p.Socket, spawnWait, sp)
 		}
+		err = startFailure(p, err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, homeFailure(p, err)
 	}
 	if client.VersionSkew() {
 		fmt.Fprintf(c.App.ErrWriter, "hsp: warning: the daemon runs %s, this is %s; `hsp daemon stop` restarts it on the next command\n",
@@ -60,6 +61,9 @@ func connect(c *cli.Context) (*rpc.Client, error) {
 // dialTCP dials a daemon's TCP listener with the token of --token-file,
 // else the home's own token file.
 func dialTCP(c *cli.Context, addr string) (*rpc.Client, error) {
+	if err := checkAddr(addr); err != nil {
+		return nil, err
+	}
 	f := c.String("token-file")
 	if f == "" {
 		p, err := pathsOf(c)
@@ -70,7 +74,7 @@ func dialTCP(c *cli.Context, addr string) (*rpc.Client, error) {
 	}
 	token, err := home.ReadToken(f)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w: %w", addr, rpc.ErrUnauthorized, err)
+		return nil, noToken(addr, err)
 	}
 	return rpc.DialTCP(c.Context, addr, token)
 }
@@ -112,7 +116,11 @@ func withClient(c *cli.Context, fn func(*rpc.Client) error) error {
 
 // openCore opens the core named by a key argument; it must exist.
 func openCore(c *cli.Context, client *rpc.Client, arg string) (*rpc.RemoteCore, error) {
-	key, err := rpc.ParseKey(arg)
+	hex, err := resolveKey(c.Context, client, arg)
+	if err != nil {
+		return nil, err
+	}
+	key, err := rpc.ParseKey(hex)
 	if err != nil {
 		return nil, err
 	}

@@ -11,14 +11,13 @@ import (
 
 func createCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "create",
-		Usage:     "create a writable core and print its key",
-		ArgsUsage: " ",
+		Name:  "create",
+		Usage: "create a writable core and print its key",
 		Description: `A named core (--name) is derived from the daemon's master key: creating
 the same name again returns the same core. Without a name the core is new
 and random.
 
-` + exitStatusHelp,
+` + clientExitStatus(ExitDiskFull),
 		Flags: []cli.Flag{&cli.StringFlag{Name: "name", Usage: "derive the core from `NAME`"}},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

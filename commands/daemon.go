@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -15,7 +14,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hspd/hsp/daemon"
-	"github.com/hspd/hsp/rpc"
 )
 
 func daemonCommand() *cli.Command {
@@ -26,28 +24,38 @@ func daemonCommand() *cli.Command {
 else $XDG_DATA_HOME/hsp, else ~/.local/share/hsp) in the foreground until
 SIGINT, SIGTERM or 'hsp daemon stop', logging to stderr. A daemon already
 running on the same home is left alone: this command says so and exits 0.
+Its settings come from the home's config file ('hsp config'), then from
+these flags, which override the file for this start only.
 
-` + exitStatusHelp,
+` + exitStatus(ExitOK, ExitError, ExitUsage, ExitDiskFull),
 		Action: runDaemon,
-		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "idle-timeout", Value: daemon.DefaultIdleTimeout, Usage: "unload a core no client has used for `DURATION`"},
-			&cli.IntFlag{Name: "max-loaded", Value: daemon.DefaultMaxLoaded, Usage: "keep at most `N` idle cores loaded"},
-			&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "with --port, the TCP `HOST` to serve RPC on"},
-			&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; every TCP client presents the home's token"},
-			&cli.IntFlag{Name: "max-clients", Usage: "serve at most `N` clients at once on each listener; past it a client exits 8 busy (default: 512, or less to fit the open-file limit)"},
-			&cli.StringFlag{Name: "reserve", Value: "default", Usage: "keep `SIZE` free on the disk (64MiB, 1GB, ...; 0 turns the check off): past it writes fail, exit 6"},
-			&cli.StringFlag{Name: "log-file", Usage: "log to `FILE`, rotated past 10 MiB with three old files kept (default: stderr)"},
-			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HSP_LOG_LEVEL"}, Usage: "log at `LEVEL` and above: debug, info, warn or error"},
-			&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
-		},
+		Flags:  daemonFlags(),
 		Subcommands: []*cli.Command{
-			{Name: "start", Usage: "start a detached daemon and wait until it answers", Action: daemonStart,
-				Description: "The daemon runs in its own session, with its output in the home's daemon.log.\n\n" + exitStatusHelp},
+			{Name: "start", Usage: "start a detached daemon and wait until it answers", Action: daemonStart, Flags: daemonFlags(),
+				Description: "The daemon runs in its own session, logging to the home's daemon.log. It takes\n" +
+					"the same flags as 'hsp daemon'; against a running daemon whose settings differ\n" +
+					"from those asked for, start says so and exits 1.\n\n" + exitStatus(ExitOK, ExitError, ExitUsage, ExitUnreachable, ExitDiskFull, ExitBusy)},
 			{Name: "stop", Usage: "stop the daemon and wait until it is gone", Action: daemonStop,
-				Description: "Stopping a home where no daemon runs succeeds.\n\n" + exitStatusHelp},
+				Description: "Stopping a home where no daemon runs succeeds. With --connect, stops that daemon.\n\n" + clientExitStatus()},
 			{Name: "status", Usage: "describe the running daemon; never starts one", Action: daemonStatus,
-				Description: exitStatusHelp},
+				Description: clientExitStatus()},
 		},
+	}
+}
+
+// daemonFlags are the flags of `hsp daemon` and `hsp daemon start`; each
+// but --log-file is a setting of the config file too.
+func daemonFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "idle-timeout", Value: daemon.DefaultIdleTimeout, Usage: "unload a core no client has used for `DURATION`"},
+		&cli.IntFlag{Name: "max-loaded", Value: daemon.DefaultMaxLoaded, Usage: "keep at most `N` idle cores loaded"},
+		&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "with --port, the TCP `HOST` to serve RPC on"},
+		&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; every TCP client presents the home's token"},
+		&cli.IntFlag{Name: "max-clients", Usage: "serve at most `N` clients at once on each listener; past it a client exits 8 busy (default: 512, or less to fit the open-file limit)"},
+		&cli.StringFlag{Name: "reserve", Value: "default", Usage: "keep `SIZE` free on the disk (64MiB, 1GB, ...; 0 turns the check off): past it writes fail, exit 6"},
+		&cli.StringFlag{Name: "log-file", Usage: "log to `FILE`, rotated past 10 MiB with three old files kept (default: stderr)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HSP_LOG_LEVEL"}, Usage: "log at `LEVEL` and above: debug, info, warn or error"},
+		&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
 	}
 }
 
@@ -59,13 +67,9 @@ func runDaemon(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	level, err := daemon.ParseLogLevel(c.String("log-level"))
+	set, err := effectiveSettings(c, p)
 	if err != nil {
-		return usagef("--log-level: %v", err)
-	}
-	reserve, err := reserveOf(c.String("reserve"))
-	if err != nil {
-		return usagef("--reserve: %v", err)
+		return err
 	}
 	var logTo io.Writer = c.App.ErrWriter
 	if f := c.String("log-file"); f != "" {
@@ -73,12 +77,12 @@ func runDaemon(c *cli.Context) error {
 		defer lf.Close()
 		logTo = lf
 	}
-	log := daemon.NewLogger(logTo, level, splitList(c.String("trace")))
-	d, err := daemon.New(daemon.Options{
-		Home: p.Home, Socket: p.Socket, Logger: log,
-		IdleTimeout: c.Duration("idle-timeout"), MaxLoaded: c.Int("max-loaded"),
-		TCPAddr: tcpAddr(c), MaxClients: c.Int("max-clients"), Reserve: reserve,
-	})
+	opts, err := daemonOptions(set, logTo)
+	if err != nil {
+		return err
+	}
+	opts.Home, opts.Socket = p.Home, p.Socket
+	d, err := daemon.New(opts)
 	if err != nil {
 		return err
 	}
@@ -95,97 +99,38 @@ func runDaemon(c *cli.Context) error {
 	return d.Err()
 }
 
-func daemonStart(c *cli.Context) error {
-	out := outputOf(c)
-	p, err := pathsOf(c)
+// daemonOptions turns checked settings into the daemon's options; absent
+// keys leave the daemon's defaults.
+func daemonOptions(set map[string]string, logTo io.Writer) (daemon.Options, error) {
+	opts := daemon.Options{Settings: set, TCPAddr: tcpAddrOf(set)}
+	level, err := daemon.ParseLogLevel(valueOr(set["log-level"], "info"))
 	if err != nil {
-		return err
+		return opts, usagef("log-level: %v", err)
 	}
-	res := rpc.DaemonResult{Home: p.Home, Socket: p.Socket, Running: true}
-	client, err := rpc.Dial(c.Context, p.Socket)
-	if errors.Is(err, rpc.ErrDaemonUnreachable) {
-		var sp *spawned
-		if sp, err = spawnDaemon(c.Context, c, p); err == nil {
-			client, err = dialWait(c.Context, p.Socket, spawnWait, sp)
-			res.Started = true
-		}
+	opts.Logger = daemon.NewLogger(logTo, level, splitList(set["trace"]))
+	if v, ok := set["idle-timeout"]; ok {
+		opts.IdleTimeout, _ = time.ParseDuration(v)
 	}
-	if err != nil {
-		return err
+	if v, ok := set["max-loaded"]; ok {
+		opts.MaxLoaded, _ = strconv.Atoi(v)
 	}
-	defer client.Close()
-	st, err := client.Status(c.Context)
-	if err != nil {
-		return err
+	if v, ok := set["max-clients"]; ok {
+		opts.MaxClients, _ = strconv.Atoi(v)
 	}
-	res.Pid = st.Pid
-	return out.result(res, func(w io.Writer) {
-		verb := "already running"
-		if res.Started {
-			verb = "started"
-		}
-		fmt.Fprintf(w, "daemon %s (pid %d) on %s\n", verb, res.Pid, res.Socket)
-	})
+	if v, ok := set["reserve"]; ok {
+		opts.Reserve, err = reserveOf(v)
+	}
+	return opts, err
 }
 
-func daemonStop(c *cli.Context) error {
-	out := outputOf(c)
-	p, err := pathsOf(c)
-	if err != nil {
-		return err
+func valueOr(v, def string) string {
+	if v == "" {
+		return def
 	}
-	res := rpc.DaemonResult{Home: p.Home, Socket: p.Socket}
-	client, err := rpc.Dial(c.Context, p.Socket)
-	if err == nil {
-		st, _ := client.Status(c.Context)
-		res.Pid = st.Pid
-		err = client.Stop(c.Context)
-		client.Close()
-		if err == nil || errors.Is(err, rpc.ErrDaemonUnreachable) { // it may hang up before answering
-			err = waitGone(p.Socket, 15*time.Second)
-			res.Stopped = err == nil
-		}
-	}
-	if err != nil && !errors.Is(err, rpc.ErrDaemonUnreachable) {
-		return err
-	}
-	return out.result(res, func(w io.Writer) {
-		if res.Stopped {
-			fmt.Fprintf(w, "daemon stopped (pid %d)\n", res.Pid)
-		} else {
-			fmt.Fprintf(w, "no daemon running on %s\n", p.Home)
-		}
-	})
+	return v
 }
 
-// waitGone waits until nothing answers on the socket.
-func waitGone(socket string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the daemon did not stop within %v", wait)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func daemonStatus(c *cli.Context) error {
-	p, err := pathsOf(c)
-	if err != nil {
-		return err
-	}
-	client, err := rpc.Dial(c.Context, p.Socket)
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	return printStatus(c, client)
-}
-
-// reserveOf reads --reserve as daemon.Options.Reserve: "default" is 0
+// reserveOf reads a reserve as daemon.Options.Reserve: "default" is 0
 // (the store's default), 0 is negative (no check).
 func reserveOf(s string) (int64, error) {
 	if s == "default" {
@@ -207,12 +152,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// tcpAddr is the TCP address of --host and --port, or "" without --port.
-func tcpAddr(c *cli.Context) string {
-	if !c.IsSet("port") {
-		return ""
-	}
-	return net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
 }

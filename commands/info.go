@@ -11,18 +11,17 @@ import (
 
 func infoCommand() *cli.Command {
 	return &cli.Command{
-		Name:        "info",
-		Usage:       "describe cores",
-		ArgsUsage:   "KEY...",
-		Description: "With --json: {\"cores\": [CoreInfo, ...]} in the order given.\n\n" + exitStatusHelp,
+		Name:      "info",
+		Usage:     "describe cores (every stored one without a KEY)",
+		ArgsUsage: "[KEY...]",
+		Description: `Describes the cores given, in that order, or every core stored here when
+none is. A KEY may be a unique prefix of at least 8 hex characters. With
+--json: {"cores": [CoreInfo, ...]}.
+
+` + clientExitStatus(ExitNotFound),
 		Action: func(c *cli.Context) error {
-			if c.NArg() < 1 {
-				return usagef("info needs at least one KEY")
-			}
-			for _, arg := range c.Args().Slice() {
-				if _, err := rpc.ParseKey(arg); err != nil {
-					return err
-				}
+			if err := checkKeyArgs(c.Args().Slice()...); err != nil {
+				return err
 			}
 			return withClient(c, func(client *rpc.Client) error { return info(c, client) })
 		},
@@ -30,8 +29,18 @@ func infoCommand() *cli.Command {
 }
 
 func info(c *cli.Context, client *rpc.Client) error {
-	var list rpc.CoreList
-	for _, arg := range c.Args().Slice() {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		cores, err := client.List(c.Context)
+		if err != nil {
+			return err
+		}
+		for _, ci := range cores {
+			args = append(args, ci.Key.String())
+		}
+	}
+	list := rpc.CoreList{Cores: []rpc.CoreInfo{}}
+	for _, arg := range args {
 		rc, err := openCore(c, client, arg)
 		if err != nil {
 			return err
@@ -41,6 +50,9 @@ func info(c *cli.Context, client *rpc.Client) error {
 	}
 	out := outputOf(c)
 	return out.result(list, func(w io.Writer) {
+		if len(list.Cores) == 0 {
+			fmt.Fprintln(w, "no cores are stored here; `hsp create` makes one")
+		}
 		for i, ci := range list.Cores {
 			if i > 0 {
 				fmt.Fprintln(w)
@@ -55,12 +67,13 @@ func printCoreInfo(out *output, w io.Writer, ci rpc.CoreInfo) {
 		out.dim.Fprintf(w, "%-13s ", name)
 		fmt.Fprintf(w, format+"\n", args...)
 	}
+	out.dim.Fprintf(w, "%-13s ", "key")
 	out.key.Fprintln(w, ci.Key)
 	row("discoveryKey", "%s", ci.DiscoveryKey)
-	row("length", "%d blocks, %d bytes", ci.Length, ci.ByteLength)
+	row("length", "%d blocks, %d bytes (%s)", ci.Length, ci.ByteLength, humanBytes(ci.ByteLength))
 	row("downloaded", "%d blocks", ci.Downloaded)
 	row("writable", "%v", ci.Writable)
 	if ci.Name != "" {
-		row("name", "%s", ci.Name)
+		row("name", "%s", printable(ci.Name))
 	}
 }

@@ -4,7 +4,6 @@
 package commands
 
 import (
-	"context"
 	"io"
 
 	"github.com/urfave/cli/v2"
@@ -17,7 +16,7 @@ import (
 func Main(args []string, stdout, stderr io.Writer) int {
 	out := newOutput(stdout, stderr)
 	app := newApp(out)
-	err := app.RunContext(context.Background(), reorderArgs(app, args))
+	err := runApp(app, out, args)
 	if err == nil {
 		return ExitOK
 	}
@@ -41,13 +40,14 @@ func newApp(out *output) *cli.App {
 		Action:               appAction,
 		Commands: []*cli.Command{
 			createCommand(), appendCommand(), catCommand(), infoCommand(), lsCommand(),
-			rmCommand(), statusCommand(), daemonCommand(), completionCommand(), manCommand(),
+			rmCommand(), statusCommand(), daemonCommand(), configCommand(), completionCommand(), manCommand(),
 		},
 	}
 	forEachCommand(app.Commands, func(c *cli.Command) {
 		c.OnUsageError = usageError
 		c.HideHelpCommand = true
 	})
+	customize(app)
 	return app
 }
 

@@ -19,30 +19,31 @@ func rmCommand() *cli.Command {
 		Usage:     "delete a core's data for good",
 		ArgsUsage: "KEY",
 		Description: `Asks for confirmation on a terminal; elsewhere --yes is required. A core
-that a client holds open cannot be deleted.
+that a client holds open cannot be deleted. KEY may be a unique prefix of at
+least 8 hex characters. Declining at the prompt exits 1.
 
-` + exitStatusHelp,
+` + clientExitStatus(ExitNotFound),
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask"}},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usagef("rm needs exactly one KEY")
 			}
-			key, err := rpc.ParseKey(c.Args().First())
-			if err != nil {
+			if err := checkKeyArgs(c.Args().First()); err != nil {
 				return err
 			}
-			return withClient(c, func(client *rpc.Client) error { return rm(c, client, key.String()) })
+			return withClient(c, func(client *rpc.Client) error { return rm(c, client, c.Args().First()) })
 		},
 	}
 }
 
-func rm(c *cli.Context, client *rpc.Client, hexKey string) error {
-	rc, err := openCore(c, client, hexKey)
+func rm(c *cli.Context, client *rpc.Client, arg string) error {
+	rc, err := openCore(c, client, arg)
 	if err != nil {
 		return err
 	}
 	length, _ := rc.Known()
 	key := rc.Key()
+	hexKey := key.String()
 	rc.Close()
 	if !c.Bool("yes") {
 		if err := confirm(c, fmt.Sprintf("delete core %s (%d blocks) for good? [y/N] ", hexKey, length)); err != nil {
@@ -65,7 +66,7 @@ func confirm(c *cli.Context, question string) error {
 	fmt.Fprint(c.App.ErrWriter, question)
 	answer, _ := bufio.NewReader(in).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-		return fmt.Errorf("not deleted")
+		return tagged{msg: "not deleted", errs: []error{errQuiet}}
 	}
 	return nil
 }

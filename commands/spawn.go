@@ -19,9 +19,10 @@ import (
 // spawnDaemon starts `hsp daemon` for the home in its own session, with
 // its output appended to the home's daemon.log and no terminal or pipe
 // attached, so it outlives this command and its terminal. It returns the
-// child's pid. A child that finds another daemon running exits 0, which is
-// fine: the caller dials whichever daemon won.
-func spawnDaemon(ctx context.Context, c *cli.Context, p home.Paths) (*spawned, error) {
+// child's pid. flags are daemon flags for this start; the daemon reads the
+// home's config itself. A child that finds another daemon running exits 0,
+// which is fine: the caller dials whichever daemon won.
+func spawnDaemon(ctx context.Context, c *cli.Context, p home.Paths, flags []string) (*spawned, error) {
 	if err := os.MkdirAll(p.Home, 0o700); err != nil {
 		return nil, fmt.Errorf("start daemon: %w", err)
 	}
@@ -41,7 +42,8 @@ func spawnDaemon(ctx context.Context, c *cli.Context, p home.Paths) (*spawned, e
 	closeOnExec()
 	// The daemon writes its log itself, rotated; its stdout and stderr
 	// still go to the log, for what the Go runtime itself might print.
-	cmd := exec.Command(exe, append(args, "daemon", "--log-file", p.Log)...)
+	args = append(append(args, "daemon", "--log-file", p.Log), flags...)
+	cmd := exec.Command(exe, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -14,7 +14,7 @@ func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "status",
 		Usage:       "describe the daemon (starting one if none runs)",
-		Description: exitStatusHelp,
+		Description: clientExitStatus(),
 		Action: func(c *cli.Context) error {
 			return withClient(c, func(client *rpc.Client) error { return printStatus(c, client) })
 		},
@@ -34,8 +34,8 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 		}
 		row("version", "%s (protocol %d)", st.Version, st.Protocol)
 		row("pid", "%d, up %v", st.Pid, (time.Duration(st.UptimeMs) * time.Millisecond).Round(time.Second))
-		row("home", "%s", st.Home)
-		row("socket", "%s", st.Socket)
+		row("home", "%s", printable(st.Home))
+		row("socket", "%s", printable(st.Socket))
 		row("cores", "%d stored, %d loaded", st.CoresStored, st.CoresLoaded)
 		row("clients", "%d", st.Clients)
 		if st.Network.Available {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/hspd/hsp/core"
@@ -84,6 +85,9 @@ func fromWire(err error) error {
 	msg := err.Error()
 	i := strings.Index(msg, codeMarker)
 	if i < 0 {
+		if text := stripMethod(msg); text != msg {
+			return &remoteError{msg: text, sentinel: err}
+		}
 		return err
 	}
 	rest := msg[i+len(codeMarker):]
@@ -94,6 +98,22 @@ func fromWire(err error) error {
 		}
 	}
 	return errors.New(text)
+}
+
+// capnpMethod matches what capnp-go puts before the message of a failed
+// call: the method's name, "hsp.capnp:Corestore.delete: " (or
+// "@0x<interface id>.@<method id>: "), which means nothing to a user.
+var capnpMethod = regexp.MustCompile(`^(?:[^\s:]+\.capnp:[\w$]+(?:\.[\w$]+)*\.(?:\w+|@\d+)|@0x[0-9a-f]+\.(?:\w+|@\d+)): `)
+
+// stripMethod drops capnp-go's method names from the start of msg.
+func stripMethod(msg string) string {
+	for {
+		loc := capnpMethod.FindStringIndex(msg)
+		if loc == nil {
+			return msg
+		}
+		msg = msg[loc[1]:]
+	}
 }
 
 // remoteError is an error the daemon reported, wrapping its sentinel.

@@ -1,0 +1,145 @@
+package commands
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hspd/hsp/home"
+)
+
+// A setting is a daemon option that can live in the home's config file
+// (`hsp config set KEY VALUE`) and be given, for one start, as the flag of
+// the same name to `hsp daemon` or `hsp daemon start`. Every start reads the
+// file; a flag overrides it for that start.
+type setting struct {
+	key   string
+	about string
+	check func(string) error
+}
+
+var settings = []setting{
+	{"host", "the TCP host to serve RPC on, with port", checkHost},
+	{"port", "also serve RPC on this TCP port (0: off); clients present the home's token", checkPort},
+	{"max-clients", "clients served at once on each listener", checkCount},
+	{"reserve", "free space writes leave on the disk (64MiB, 1GB, ...; 0: no check)", checkReserve},
+	{"idle-timeout", "how long a core no client uses stays loaded (5m, 1h, ...)", checkDuration},
+	{"max-loaded", "idle cores kept loaded at most", checkCount},
+	{"log-level", "debug, info, warn or error", checkLevel},
+	{"trace", "subsystems logged at debug level, comma-separated", func(string) error { return nil }},
+}
+
+func settingOf(key string) (setting, error) {
+	for _, s := range settings {
+		if s.key == key {
+			return s, nil
+		}
+	}
+	keys := make([]string, len(settings))
+	for i, s := range settings {
+		keys[i] = s.key
+	}
+	return setting{}, usagef("no setting %q; the settings are %s", key, strings.Join(keys, ", "))
+}
+
+// effectiveSettings merges the config file and the flags set on the
+// command line (flags win), checking every value. Keys with no value are
+// absent: the daemon's defaults apply.
+func effectiveSettings(c *cli.Context, p home.Paths) (map[string]string, error) {
+	cfg, err := home.LoadConfig(p.Config)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, kv := range cfg.All() {
+		s, err := settingOf(kv[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Config, err)
+		}
+		if err := s.check(kv[1]); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", p.Config, s.key, err)
+		}
+		out[s.key] = kv[1]
+	}
+	for _, s := range settings {
+		if v, ok := flagSet(c, s.key); ok {
+			if err := s.check(v); err != nil {
+				return nil, usagef("--%s: %v", s.key, err)
+			}
+			out[s.key] = v
+		}
+	}
+	return out, nil
+}
+
+// flagSet finds a flag set anywhere on the command line, so `hsp daemon
+// --port N start` and `hsp daemon start --port N` mean the same.
+func flagSet(c *cli.Context, name string) (string, bool) {
+	for _, ctx := range c.Lineage() {
+		if ctx.Command != nil && ctx.IsSet(name) && slices.ContainsFunc(ctx.Command.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), name) }) {
+			return fmt.Sprint(ctx.Value(name)), true
+		}
+	}
+	return "", false
+}
+
+func checkHost(v string) error {
+	if v == "" || strings.ContainsAny(v, " /") {
+		return fmt.Errorf("%q is not a host", v)
+	}
+	return nil
+}
+
+func checkPort(v string) error {
+	if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q is not a port (0 to 65535)", v)
+	}
+	return nil
+}
+
+func checkCount(v string) error {
+	if n, err := strconv.Atoi(v); err != nil || n < 0 {
+		return fmt.Errorf("%q is not a count", v)
+	}
+	return nil
+}
+
+func checkReserve(v string) error {
+	if v == "default" {
+		return nil
+	}
+	_, err := parseSize(v)
+	return err
+}
+
+func checkDuration(v string) error {
+	if d, err := time.ParseDuration(v); err != nil || d < 0 {
+		return fmt.Errorf("%q is not a duration (5m, 1h30m, ...)", v)
+	}
+	return nil
+}
+
+func checkLevel(v string) error {
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, strings.ToLower(v)) {
+		return fmt.Errorf("%q: want debug, info, warn or error", v)
+	}
+	return nil
+}
+
+// tcpAddrOf is the RPC TCP address of the settings, or "" without a port.
+func tcpAddrOf(s map[string]string) string {
+	port := s["port"]
+	if port == "" || port == "0" {
+		return ""
+	}
+	host := s["host"]
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
