@@ -36,7 +36,8 @@ func reorderArgs(app *cli.App, args []string) []string {
 			continue
 		}
 		taken := 1
-		if f := findFlag(cmd.Flags, name); f != nil || findFlag(app.Flags, name) == nil {
+		// --help stays with its command: every command has one of its own.
+		if f := findFlag(cmd.Flags, name); f != nil || findFlag(app.Flags, name) == nil || name == "help" || name == "h" {
 			if !hasValue && takesValue(f) && i+1 < len(rest) {
 				taken = 2
 			}

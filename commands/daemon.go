@@ -52,7 +52,7 @@ func daemonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "with --port, the TCP `HOST` to serve RPC on"},
 		&cli.IntFlag{Name: "port", Usage: "also serve RPC on TCP `PORT`; every TCP client presents the home's token"},
 		&cli.IntFlag{Name: "max-clients", Usage: "serve at most `N` clients at once on each listener; past it a client exits 8 busy (default: 512, or less to fit the open-file limit)"},
-		&cli.StringFlag{Name: "reserve", Value: "default", Usage: "keep `SIZE` free on the disk (64MiB, 1GB, ...; 0 turns the check off): past it writes fail, exit 6"},
+		&cli.StringFlag{Name: "reserve", DefaultText: "64MiB", Usage: "keep `SIZE` free on the disk (64MiB, 1GB, ...; 0 turns the check off): past it writes fail, exit 6"},
 		&cli.StringFlag{Name: "log-file", Usage: "log to `FILE`, rotated past 10 MiB with three old files kept (default: stderr)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HSP_LOG_LEVEL"}, Usage: "log at `LEVEL` and above: debug, info, warn or error"},
 		&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
@@ -133,7 +133,7 @@ func valueOr(v, def string) string {
 // reserveOf reads a reserve as daemon.Options.Reserve: "default" is 0
 // (the store's default), 0 is negative (no check).
 func reserveOf(s string) (int64, error) {
-	if s == "default" {
+	if s == "default" || s == "" {
 		return 0, nil
 	}
 	n, err := parseSize(s)

@@ -25,6 +25,10 @@ func TestHelpGolden(t *testing.T) {
 		if code := Main(args, &out, &errOut); code != ExitOK {
 			t.Fatalf("%s --help exited %d: %s", name, code, errOut.String())
 		}
+		// (`hsp help --help` is the top-level help, as urfave/cli has it.)
+		if first := strings.SplitN(out.String(), "\n", 3); name != "hsp help" && (len(first) < 2 || !strings.HasPrefix(strings.TrimSpace(first[1]), name+" ")) {
+			t.Errorf("%s --help is the help of another command: %q", name, first)
+		}
 		file := filepath.Join("testdata", "help", strings.ReplaceAll(name, " ", "_")+".txt")
 		if *update {
 			os.MkdirAll(filepath.Dir(file), 0o755)
