@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,6 +27,8 @@ const (
 	// (capnp's guard against pointer amplification): twice the largest
 	// message, so the largest append reads whole.
 	traverseLimit = 2 * MaxMessageSize
+	// readBuffer is what one read from the connection may bring at once.
+	readBuffer = 64 << 10
 )
 
 // deadliner is a connection that can time out a read (a net.Conn).
@@ -36,7 +39,8 @@ type deadliner interface{ SetReadDeadline(time.Time) error }
 // between the bytes of a frame once it has begun.
 type frameReader struct {
 	last    atomic.Int64 // when the last frame arrived, in Unix nanoseconds
-	r       io.Reader
+	r       *bufio.Reader
+	armed   bool // a read deadline is set
 	max     uint64
 	dl      deadliner // nil when the stream has no deadlines
 	timeout time.Duration
@@ -44,7 +48,7 @@ type frameReader struct {
 
 func newFrameReader(r io.Reader, max uint64) *frameReader {
 	dl, _ := r.(deadliner)
-	f := &frameReader{r: r, max: max, dl: dl, timeout: frameTimeout}
+	f := &frameReader{r: bufio.NewReaderSize(r, readBuffer), max: max, dl: dl, timeout: frameTimeout}
 	f.last.Store(time.Now().UnixNano())
 	return f
 }
@@ -63,9 +67,8 @@ func (f *frameReader) Decode() (*capnp.Message, error) {
 	if _, err := io.ReadFull(f.r, first[:1]); err != nil {
 		return nil, err // between frames: no deadline, EOF is a clean end
 	}
-	f.arm()
 	defer f.disarm()
-	if _, err := io.ReadFull(f.r, first[1:]); err != nil {
+	if err := f.read(first[1:]); err != nil {
 		return nil, fmt.Errorf("read frame header: %w", err)
 	}
 	segs := uint64(binary.LittleEndian.Uint32(first[:4])) + 1
@@ -109,31 +112,42 @@ func (f *frameReader) body(table []byte, total uint64) ([]byte, error) {
 			copy(grown, buf)
 			buf = grown
 		}
+		f.armIfWaiting()
 		n, err := f.r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err != nil && len(buf) < want {
 			return nil, fmt.Errorf("read frame body (%d of %d bytes): %w", len(buf)-len(table), total, noEOF(err))
 		}
-		f.arm()
 	}
 	return buf, nil
 }
 
+// read fills b from inside a frame.
 func (f *frameReader) read(b []byte) error {
-	_, err := io.ReadFull(f.r, b)
-	return noEOF(err)
+	for len(b) > 0 {
+		f.armIfWaiting()
+		n, err := f.r.Read(b)
+		if b = b[n:]; err != nil && len(b) > 0 {
+			return noEOF(err)
+		}
+	}
+	return nil
 }
 
-// arm gives the frame in progress frameTimeout for its next bytes.
-func (f *frameReader) arm() {
-	if f.dl != nil {
+// armIfWaiting gives the frame in progress frameTimeout for its next
+// bytes when they must come from the connection: a frame that arrived
+// whole, the common case, costs no deadline at all.
+func (f *frameReader) armIfWaiting() {
+	if f.dl != nil && f.r.Buffered() == 0 {
 		f.dl.SetReadDeadline(time.Now().Add(f.timeout))
+		f.armed = true
 	}
 }
 
 func (f *frameReader) disarm() {
-	if f.dl != nil {
+	if f.armed {
 		f.dl.SetReadDeadline(time.Time{})
+		f.armed = false
 	}
 }
 
