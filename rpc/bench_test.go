@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"crypto/rand"
 	"testing"
 
 	"github.com/hspd/hsp/core"
@@ -41,6 +42,28 @@ func BenchmarkRemoteHas(b *testing.B) {
 	rc, _ := client.Open(ctx, OpenRequest{New: true})
 	for b.Loop() {
 		if _, err := rc.Has(ctx, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRemoteAppend64KiBx100 measures a large append call (6.4 MiB of
+// incompressible blocks) through a connection: framing, guard and copies.
+func BenchmarkRemoteAppend64KiBx100(b *testing.B) {
+	ctx := context.Background()
+	client := pipeClient(&testing.T{}, NewServer(newMemBackend(), ServerOptions{}))
+	rc, err := client.Open(ctx, OpenRequest{New: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	blocks := make([][]byte, 100)
+	for i := range blocks {
+		blocks[i] = make([]byte, 64<<10)
+		rand.Read(blocks[i])
+	}
+	b.SetBytes(100 << 16)
+	for b.Loop() {
+		if _, err := rc.Append(ctx, blocks...); err != nil {
 			b.Fatal(err)
 		}
 	}

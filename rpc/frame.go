@@ -20,9 +20,10 @@ const (
 	// frameTimeout is how long a frame that has begun may go without a
 	// byte arriving: a half-sent frame cannot hold the connection forever.
 	frameTimeout = 30 * time.Second
-	// firstChunk is what a frame's buffer starts at: it grows with what
-	// arrives, so a large header followed by a slow body holds little.
-	firstChunk = 64 << 10
+	// firstChunk is what a frame's buffer starts at: it grows (fourfold)
+	// with what arrives, so a large header followed by a slow body holds
+	// little, and a large frame that arrives at once is copied little.
+	firstChunk = 1 << 20
 	// traverseLimit bounds the bytes reading one message may traverse
 	// (capnp's guard against pointer amplification): twice the largest
 	// message, so the largest append reads whole.
@@ -108,7 +109,7 @@ func (f *frameReader) body(table []byte, total uint64) ([]byte, error) {
 	copy(buf, table)
 	for len(buf) < want {
 		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(want, 2*cap(buf)))
+			grown := make([]byte, len(buf), min(want, 4*cap(buf)))
 			copy(grown, buf)
 			buf = grown
 		}
