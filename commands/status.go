@@ -3,6 +3,9 @@ package commands
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -43,5 +46,18 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 		} else {
 			row("network", "not available yet")
 		}
+		if len(st.Settings) > 0 {
+			row("settings", "%s", printable(settingsLine(st.Settings)))
+		}
 	})
+}
+
+// settingsLine lists settings as key=value, sorted by key.
+func settingsLine(set map[string]string) string {
+	keys := slices.Sorted(maps.Keys(set))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + set[k]
+	}
+	return strings.Join(parts, " ")
 }
