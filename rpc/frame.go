@@ -42,6 +42,7 @@ type frameReader struct {
 	last    atomic.Int64 // when the last frame arrived, in Unix nanoseconds
 	r       *bufio.Reader
 	armed   bool // a read deadline is set
+	held    int  // the capacity of the frame buffer last made, for tests
 	max     uint64
 	dl      deadliner // nil when the stream has no deadlines
 	timeout time.Duration
@@ -107,11 +108,13 @@ func (f *frameReader) body(table []byte, total uint64) ([]byte, error) {
 	want := len(table) + int(total)
 	buf := make([]byte, len(table), min(want, len(table)+firstChunk))
 	copy(buf, table)
+	f.held = cap(buf)
 	for len(buf) < want {
 		if len(buf) == cap(buf) {
 			grown := make([]byte, len(buf), min(want, 4*cap(buf)))
 			copy(grown, buf)
 			buf = grown
+			f.held = cap(buf)
 		}
 		f.armIfWaiting()
 		n, err := f.r.Read(buf[len(buf):cap(buf)])
