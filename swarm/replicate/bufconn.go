@@ -41,6 +41,13 @@ func (c *bufferedConn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, c.err
 	}
+	if len(p) >= bufferedMax { // large already: written as it is, after what waits
+		c.mu.Unlock()
+		if err := c.flushWith(p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	c.buf = append(c.buf, p...)
 	full := len(c.buf) >= bufferedMax
 	c.mu.Unlock()
@@ -67,7 +74,10 @@ func (c *bufferedConn) flusher() {
 	}
 }
 
-func (c *bufferedConn) flush() error {
+func (c *bufferedConn) flush() error { return c.flushWith(nil) }
+
+// flushWith writes out what waits, then p.
+func (c *bufferedConn) flushWith(p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.mu.Lock()
@@ -77,6 +87,9 @@ func (c *bufferedConn) flush() error {
 	c.mu.Unlock()
 	if err == nil && len(b) > 0 {
 		_, err = c.Conn.Write(b)
+	}
+	if err == nil && len(p) > 0 {
+		_, err = c.Conn.Write(p)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// TestBufferedConn: bytes arrive whole and in order, a peer that does not
+// TestBufferedConn: bytes arrive whole and in order (large writes, which
+// go out as they are, among small ones), a peer that does not
 // read blocks the writer once bufferedMax bytes wait, and a write after
 // the connection broke fails.
 func TestBufferedConn(t *testing.T) {
@@ -18,7 +19,7 @@ func TestBufferedConn(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range 20000 {
-			p := bytes.Repeat([]byte{byte(i)}, i%37)
+			p := bytes.Repeat([]byte{byte(i)}, bufTestSize(i))
 			want.Write(p)
 			if _, err := c.Write(p); err != nil {
 				t.Error(err)
@@ -33,7 +34,7 @@ func TestBufferedConn(t *testing.T) {
 	}
 	total := 0
 	for i := range 20000 {
-		total += i % 37
+		total += bufTestSize(i)
 	}
 	got := make([]byte, 0, total)
 	buf := make([]byte, 4096)
@@ -55,4 +56,12 @@ func TestBufferedConn(t *testing.T) {
 		t.Fatalf("write after the peer closed: %v", err)
 	}
 	c.Close()
+}
+
+// bufTestSize is the length of TestBufferedConn's write i.
+func bufTestSize(i int) int {
+	if i%4999 == 7 {
+		return bufferedMax + i%1000
+	}
+	return i % 37
 }

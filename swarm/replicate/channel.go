@@ -39,6 +39,10 @@ type peerChan struct {
 	rate              float64
 	unrequested       int
 	closed            bool
+	remoteAck         bool // it asked for acks (Options{ack: true})
+	gotBitfield       bool // it answered a Want: we know what it has
+	saidDone          bool // we said downloading: false (non-live)
+	ending            bool // our Close is queued (non-live)
 
 	claims   map[uint64]int // nodes queued replies will bring (claims.go)
 	claimTop uint64
@@ -62,8 +66,12 @@ func (pc *peerChan) send(m wire.Message) { pc.p.out.push(pc.ch, m) }
 // with our extensions, Status (both fields, always) and a first Want.
 func (pc *peerChan) start() {
 	cs := pc.cs
-	if exts := cs.r.exts; len(exts) > 0 {
-		pc.send(wire.Options{Extensions: exts})
+	if exts := cs.r.exts; len(exts) > 0 || cs.r.opts.Ack {
+		m := wire.Options{Extensions: exts}
+		if cs.r.opts.Ack {
+			m.Ack = wire.Bool(true)
+		}
+		pc.send(m)
 	}
 	pc.send(wire.Status{Uploading: wire.Bool(cs.uploading()), Downloading: wire.Bool(cs.downloading())})
 	if cs.downloading() {
@@ -85,6 +93,9 @@ func (pc *peerChan) onMessage(ctx context.Context, m wire.Message) {
 	switch m := m.(type) {
 	case wire.Options:
 		pc.remoteExt = slices.Clone(m.Extensions[:min(len(m.Extensions), 256)])
+		pc.cs.mu.Lock()
+		pc.remoteAck = m.Ack.Value
+		pc.cs.mu.Unlock()
 	case wire.Status:
 		pc.onStatus(m)
 	case wire.Have:
@@ -114,6 +125,7 @@ func (pc *peerChan) onStatus(m wire.Status) {
 		cs.releaseAll(pc)
 	}
 	cs.pump()
+	cs.endCheck(pc)
 }
 
 // onHave records announced blocks: with a bitfield the range is replaced,
@@ -121,6 +133,12 @@ func (pc *peerChan) onStatus(m wire.Status) {
 func (pc *peerChan) onHave(m wire.Have) {
 	cs := pc.cs
 	length := m.Length.Or(1)
+	if m.Ack.Value && m.Bitfield == nil && cs.r.opts.Ack && cs.has(m.Start) {
+		if f := cs.r.opts.OnAck; f != nil { // an acknowledgement, as JS reads it
+			f(pc.p.info, cs.dk, m.Start)
+		}
+		return
+	}
 	if m.Start >= cs.r.opts.MaxRemoteBlocks || length > cs.r.opts.MaxRemoteBlocks-m.Start {
 		return // beyond any core we would replicate
 	}
@@ -144,6 +162,7 @@ func (pc *peerChan) onHave(m wire.Have) {
 		if top := pc.remote.setBytes(m.Start, bits); top > 0 {
 			pc.remoteLength = max(pc.remoteLength, top)
 		}
+		pc.gotBitfield = true
 	} else {
 		pc.remote.setRange(m.Start, m.Start+length, true)
 		pc.remoteLength = max(pc.remoteLength, m.Start+length)
@@ -153,6 +172,7 @@ func (pc *peerChan) onHave(m wire.Have) {
 		pc.wantMore()
 	}
 	cs.pump()
+	cs.endCheck(pc)
 }
 
 func (pc *peerChan) onUnhave(m wire.Unhave) {

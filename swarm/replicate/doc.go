@@ -51,12 +51,23 @@
 // and answered with Unhave, an Open for a core we do not have gets its
 // channel closed. Nothing unverified is stored and memory stays bounded.
 //
-// wire writes each frame with a write of its own; make TCP streams over
-// BufferedConn(conn), which gathers a burst of frames into one write.
+// Writes. A peer's queued messages leave in bursts: the outbox hands
+// wire up to 256 KiB of them at once (wire.Stream.SendBatch), which frames
+// and encrypts them into one write, so a burst of small messages costs one
+// system call. BufferedConn(conn) also gathers what separate writers (the
+// outbox, keep-alives, channel opens) write close together.
 //
-// Streams are always live, as Hyperspace replicates: a peer saying
-// downloading: false does not end the channel (hypercore's non-live
-// ending), and ack mode (Options.ack) is not implemented.
+// Live or not. Streams are live by default, as Hyperspace replicates: a
+// peer saying downloading: false does not end the channel. With
+// Options.NonLive a channel ends as hypercore 9's does without live
+// (end.go): a full core that has every block the peer has says
+// downloading: false; a side that hears downloading: false and needs
+// nothing more of the peer says uploading: false, downloading: false and
+// closes the channel, which the peer answers; a stream whose last channel
+// closed ends and Run returns nil. Ack mode (Options.Ack, OnAck): we ask
+// for, and always give, Have{index, 1, ack} for every stored block.
+// Stream-level (channel 0) extensions: Options.StreamExtensions,
+// OnStreamExtension and Replicator.SendStreamExtension.
 //
 // The package logs through the *slog.Logger of Options and nothing else;
 // clocks and timers come from Options so tests run fast.

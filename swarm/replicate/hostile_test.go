@@ -123,7 +123,13 @@ func TestHostileSlowReader(t *testing.T) {
 		victim, w, sc, ch := hostileWriter(t, o, 100)
 		sc.conn.stopReading()
 		ch.Send(wire.Want{Start: 0, Length: wire.Uint64(wantSpan)})
-		ch.Send(wire.Request{Index: 7, Nodes: wire.Uint64(0)})
+		// The victim gathers a burst into one write, which the read
+		// already under way may take whole: a later burst is the one
+		// that stalls.
+		for range 3 {
+			ch.Send(wire.Request{Index: 7, Nodes: wire.Uint64(0)})
+			time.Sleep(30 * time.Millisecond)
+		}
 		sc.cut(t, ErrSlowReader)
 		honestDownload(t, victim, w)
 	})

@@ -117,6 +117,8 @@ func (cs *coreState) importBatch(batch []item) {
 // announces them, one Have per run. cs.mu is held.
 func (cs *coreState) committed(done []item) {
 	var idx []uint64
+	var from *peer // the peer whose stats add up in st
+	var st Stats
 	for _, it := range done {
 		it.from.unclaim(it.claims)
 		if it.d.Value == nil {
@@ -124,6 +126,9 @@ func (cs *coreState) committed(done []item) {
 		}
 		i := it.d.Index
 		idx = append(idx, i)
+		if it.from.remoteAck {
+			it.from.send(wire.Have{Start: i, Length: wire.Uint64(1), Ack: wire.Bool(true)})
+		}
 		if cs.reserved[i] == importingMark {
 			delete(cs.reserved, i)
 		}
@@ -132,10 +137,26 @@ func (cs *coreState) committed(done []item) {
 		cs.stats.DownloadedBlocks++
 		cs.stats.DownloadedBytes += n
 		cs.stats.ProofBytes += proof
-		it.from.p.addStats(Stats{DownloadedBlocks: 1, DownloadedBytes: n, ProofBytes: proof})
+		if it.from.p != from {
+			if from != nil {
+				from.addStats(st)
+			}
+			from, st = it.from.p, Stats{}
+		}
+		st.DownloadedBlocks++
+		st.DownloadedBytes += n
+		st.ProofBytes += proof
 		cs.avgBlock += (float64(n) - cs.avgBlock) / 16
 	}
+	if from != nil {
+		from.addStats(st)
+	}
 	cs.announce(runsOf(idx))
+	if cs.r.opts.NonLive {
+		for _, pc := range cs.chans {
+			cs.endCheck(pc)
+		}
+	}
 }
 
 // runsOf sorts block indices into runs of consecutive blocks.

@@ -42,6 +42,13 @@ type CoreOptions struct {
 // looks the discovery key up in its store. ok false rejects the channel.
 type Lookup func(ctx context.Context, dk core.DiscoveryKey) (c Core, opts CoreOptions, ok bool)
 
+// AckFunc receives a peer's acknowledgement that it stored block index of
+// the core dk from us (ack mode).
+type AckFunc func(peer PeerInfo, dk core.DiscoveryKey, index uint64)
+
+// StreamExtensionFunc receives a stream-level extension message.
+type StreamExtensionFunc func(peer PeerInfo, name string, payload []byte)
+
 // ExtensionFunc receives an extension message for a core from a peer.
 type ExtensionFunc func(peer PeerInfo, dk core.DiscoveryKey, name string, payload []byte)
 
@@ -74,6 +81,26 @@ type Options struct {
 	// OnExtension receives their messages.
 	Extensions  []string
 	OnExtension ExtensionFunc
+
+	// NonLive replicates as hypercore's replicate() without live does
+	// (spec section 7.5): a core's channel closes once neither side needs
+	// anything of the other (a full core has every block the peer has and
+	// says downloading: false; the side that hears it and needs nothing
+	// more says uploading: false, downloading: false and closes), and a
+	// stream ends once its last channel closed. Hyperspace replicates live,
+	// the default: channels stay open and appends keep flowing.
+	NonLive bool
+	// StreamExtensions are the stream-level (channel 0) extension names
+	// of hypercore-protocol 8, announced in a channel-0 Options before our
+	// first stream extension message; OnStreamExtension receives the
+	// peers' messages for them (Replicator.SendStreamExtension sends).
+	StreamExtensions  []string
+	OnStreamExtension StreamExtensionFunc
+	// Ack asks peers to acknowledge every block they store from us
+	// (Options{ack: true}, section 7.7); OnAck receives the
+	// acknowledgements. Peers asking us for acks get them either way.
+	Ack   bool
+	OnAck AckFunc
 
 	// MinWindow and MaxWindow bound a peer's outstanding requests per core;
 	// MaxPeerBytes bounds the bytes a peer may owe us for one core.

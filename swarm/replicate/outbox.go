@@ -24,9 +24,10 @@ type outbox struct {
 }
 
 type outMsg struct {
-	ch   *wire.Channel
-	m    wire.Message
-	size int
+	ch    *wire.Channel
+	m     wire.Message
+	size  int
+	close *peerChan // not a message: close this channel, after what came before
 }
 
 func newOutbox(p *peer) *outbox {
@@ -45,7 +46,7 @@ func (o *outbox) push(ch *wire.Channel, m wire.Message) {
 		size += len(m.Payload)
 	}
 	o.mu.Lock()
-	o.q = append(o.q, outMsg{ch, m, size})
+	o.q = append(o.q, outMsg{ch: ch, m: m, size: size})
 	o.bytes += size
 	over := o.bytes > o.p.r.opts.HighWater
 	o.mu.Unlock()
@@ -53,6 +54,14 @@ func (o *outbox) push(ch *wire.Channel, m wire.Message) {
 	if over {
 		o.p.kill(ErrSlowReader, fmt.Errorf("more than %d bytes queued", o.p.r.opts.HighWater))
 	}
+}
+
+// pushClose queues the closing of pc's channel behind what is queued.
+func (o *outbox) pushClose(pc *peerChan) {
+	o.mu.Lock()
+	o.q = append(o.q, outMsg{close: pc})
+	o.mu.Unlock()
+	signal(o.wake)
 }
 
 func signal(c chan struct{}) {
@@ -64,18 +73,34 @@ func signal(c chan struct{}) {
 
 // run writes queued messages until ctx ends or the stream fails.
 func (o *outbox) run(ctx context.Context) {
+	var out []wire.Outgoing
 	for {
 		o.mu.Lock()
 		batch := o.q
 		o.q = nil
 		o.mu.Unlock()
-		for _, m := range batch {
-			if !o.write(m) {
+		for len(batch) > 0 {
+			if pc := batch[0].close; pc != nil {
+				batch = batch[1:]
+				o.p.close(pc.cs)
+				continue
+			}
+			n, size := 0, 0
+			for n < len(batch) && batch[n].close == nil && (n == 0 || size+batch[n].size <= writeChunk) {
+				size += batch[n].size
+				n++
+			}
+			out = out[:0]
+			for _, m := range batch[:n] {
+				out = append(out, wire.Outgoing{Channel: m.ch, Message: m.m})
+			}
+			clear(batch[:n])
+			batch = batch[n:]
+			ok := o.write(out, size)
+			clear(out)
+			if !ok {
 				return
 			}
-		}
-		if len(batch) > 0 {
-			continue
 		}
 		select {
 		case <-o.wake:
@@ -85,20 +110,21 @@ func (o *outbox) run(ctx context.Context) {
 	}
 }
 
-func (o *outbox) write(m outMsg) bool {
+// writeChunk is about how many queued bytes one write takes: the frames of
+// a burst leave in one system call, and the queue shrinks as they go.
+const writeChunk = 256 << 10
+
+// write sends msgs, size bytes of the queue, in as few writes as it can.
+// Messages for channels closed meanwhile are dropped.
+func (o *outbox) write(msgs []wire.Outgoing, size int) bool {
 	now := o.p.r.opts.Now()
 	o.mu.Lock()
 	o.since = now
 	o.mu.Unlock()
-	var err error
-	if m.ch == nil {
-		err = o.p.s.Send(m.m)
-	} else {
-		err = m.ch.Send(m.m)
-	}
+	err := o.p.s.SendBatch(msgs, nil)
 	o.mu.Lock()
 	o.since = time.Time{}
-	o.bytes -= m.size
+	o.bytes -= size
 	o.mu.Unlock()
 	signal(o.space)
 	return err == nil || errors.Is(err, wire.ErrChannelClosed)

@@ -29,6 +29,10 @@ type peer struct {
 
 	killOnce sync.Once
 	killErr  *PeerError
+	ended    bool // non-live: the last channel closed (guarded by mu)
+
+	sentStreamExts bool     // our channel-0 Options went out (guarded by mu)
+	remoteSExt     []string // the remote's stream extensions (Run's goroutine)
 }
 
 // Run replicates over s, whose handshake must be done, until the stream
@@ -80,6 +84,12 @@ func (p *peer) result(err error) error {
 	if p.killErr != nil {
 		return p.killErr
 	}
+	p.mu.Lock()
+	ended := p.ended
+	p.mu.Unlock()
+	if ended {
+		return nil
+	}
 	if errors.Is(err, wire.ErrMalformed) || errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrBadCapability) {
 		p.kill(ErrMalformed, err)
 		return p.killErr
@@ -117,7 +127,8 @@ func (p *peer) handle(ctx context.Context, ev wire.Event) {
 		}
 	case wire.EventMessage:
 		if ev.Channel == nil {
-			return // stream-level Options and extensions: none are ours
+			p.onStreamMessage(ev.Message)
+			return
 		}
 		if pc := p.chanOf(ev.Channel); pc != nil {
 			pc.onMessage(ctx, ev.Message)
@@ -180,6 +191,22 @@ func (p *peer) detach(pc *peerChan) {
 	p.reqs.drop(pc)
 	pc.cs.detach(pc)
 	p.r.release(pc.cs)
+	if p.r.opts.NonLive {
+		pc.cs.mu.Lock()
+		ours := pc.ending
+		pc.cs.mu.Unlock()
+		p.mu.Lock()
+		end := len(p.chans) == 0 && len(p.opened) == 0 && p.ctx.Err() == nil
+		p.ended = p.ended || end
+		p.mu.Unlock()
+		switch {
+		case !end:
+		case ours: // the remote answers our Close and ends the stream
+			time.AfterFunc(p.r.opts.RequestTimeout, p.cancel)
+		default: // as a non-live hypercore-protocol stream ends
+			p.cancel()
+		}
+	}
 }
 
 // close closes cs's channel on this stream (Handle.Remove).

@@ -13,6 +13,7 @@ import (
 type Replicator struct {
 	opts   Options
 	exts   []string // Options.Extensions, sorted
+	sexts  []string // Options.StreamExtensions, sorted
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -29,8 +30,10 @@ func New(opts Options) *Replicator {
 	ctx, cancel := context.WithCancel(context.Background())
 	exts := slices.Clone(opts.Extensions)
 	slices.Sort(exts)
+	sexts := slices.Clone(opts.StreamExtensions)
+	slices.Sort(sexts)
 	return &Replicator{
-		opts: opts.withDefaults(), exts: exts, ctx: ctx, cancel: cancel,
+		opts: opts.withDefaults(), exts: exts, sexts: sexts, ctx: ctx, cancel: cancel,
 		cores: map[core.DiscoveryKey]*coreState{}, peers: map[*peer]struct{}{},
 		disconnects: map[string]uint64{},
 	}

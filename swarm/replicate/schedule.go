@@ -229,6 +229,7 @@ func (cs *coreState) tick(pc *peerChan, now time.Time, every time.Duration) {
 		cs.r.opts.Logger.Debug("requests timed out; giving them to other peers", "core", cs.dk, "peer", pc.p.info.RemotePublicKey)
 	}
 	cs.pump()
+	cs.endCheck(pc)
 }
 
 // resize sizes the window once a tick. After a timeout it halves. While

@@ -2,12 +2,14 @@
 // package (jspeer_test.go). It replicates one core over one TCP connection on
 // 127.0.0.1 as Hyperspace does: socket.pipe(core.replicate(initiator, { live: true })).pipe(socket)
 //
-// Usage: node peer.js (--listen | --connect PORT) (--blocks N | --key HEX) [--sparse]
+// Usage: node peer.js (--listen | --connect PORT) (--blocks N | --key HEX) [--sparse] [--nonlive] [--ack]
 //   --listen   accept one connection on a free port; replicate as the responder
 //   --connect  dial 127.0.0.1:PORT; replicate as the initiator
 //   --blocks   be the writer of a core of N blocks, appended in irregular batches
 //   --key      be a reader of this core
 //   --sparse   open the core sparse (fetch only what is asked)
+//   --nonlive  replicate with live: false (the channel ends when done)
+//   --ack      replicate with ack: true (the remote acknowledges blocks)
 //
 // Block i is block(i) below (irregular sizes, 0 included); jspeer_test.go
 // makes the same bytes. The writer appends in batches of 1 + (k*37) % 23
@@ -18,9 +20,12 @@
 //   {"cmd":"wait","start":S,"end":E}  download [S,E), check every block's bytes;
 //                                     prints "verified" {start,end,bad}
 //   {"cmd":"ext","payload":HEX}       broadcast an "hsp-echo" extension message
+//   {"cmd":"sext","payload":HEX}      send an "hsp-stream" stream-level extension message
 // Events on stdout, JSON lines: "ready" {port,key,discoveryKey}, "handshake",
-// "extension" {payload} (and the payload is echoed back), "appended",
-// "verified", "error" {message}, "closed". Exits when stdin ends.
+// "extension" {payload} (and the payload is echoed back), "stream-extension"
+// {payload} (echoed back too), "appended",
+// "verified", "error" {message}, "closed" {acks: acknowledgements received}.
+// Exits when stdin ends.
 'use strict'
 
 const net = require('net')
@@ -31,7 +36,7 @@ const crypto = require('hypercore-crypto')
 
 function args () {
   const a = process.argv.slice(2)
-  const o = { listen: false, connect: 0, blocks: -1, key: null, sparse: false }
+  const o = { listen: false, connect: 0, blocks: -1, key: null, sparse: false, nonlive: false, ack: false }
   for (let i = 0; i < a.length; i++) {
     const k = a[i]
     if (k === '--listen') o.listen = true
@@ -39,6 +44,8 @@ function args () {
     else if (k === '--blocks') o.blocks = Number(a[++i])
     else if (k === '--key') o.key = Buffer.from(a[++i], 'hex')
     else if (k === '--sparse') o.sparse = true
+    else if (k === '--nonlive') o.nonlive = true
+    else if (k === '--ack') o.ack = true
     else throw new Error('unknown argument ' + k)
   }
   if (o.listen === !!o.connect) throw new Error('need exactly one of --listen and --connect PORT')
@@ -84,11 +91,22 @@ async function waitRange (feed, start, end) {
   return bad
 }
 
-function serve (feed, socket, initiator) {
-  const stream = feed.replicate(initiator, { live: true })
+let streamExt = null
+
+function serve (feed, socket, initiator, o) {
+  const stream = feed.replicate(initiator, { live: !o.nonlive, ack: o.ack })
+  streamExt = stream.registerExtension('hsp-stream', {
+    encoding: 'binary',
+    onmessage (message) {
+      log({ event: 'stream-extension', payload: message.toString('hex') })
+      streamExt.send(message)
+    }
+  })
+  let acks = 0
+  stream.on('ack', () => acks++)
   stream.on('handshake', () => log({ event: 'handshake' }))
   stream.on('error', err => log({ event: 'error', message: err.message }))
-  stream.on('close', () => { log({ event: 'closed' }); socket.destroy() })
+  stream.on('close', () => { log({ event: 'closed', acks }); socket.destroy() })
   socket.on('error', () => {})
   socket.pipe(stream).pipe(socket)
 }
@@ -115,11 +133,11 @@ async function main () {
   const ready = { event: 'ready', key: feed.key.toString('hex'), discoveryKey: feed.discoveryKey.toString('hex') }
 
   if (o.listen) {
-    const server = net.createServer(socket => { server.close(); serve(feed, socket, false) })
+    const server = net.createServer(socket => { server.close(); serve(feed, socket, false, o) })
     server.listen(0, '127.0.0.1', () => log({ ...ready, port: server.address().port }))
   } else {
     log(ready)
-    serve(feed, net.connect(o.connect, '127.0.0.1'), true)
+    serve(feed, net.connect(o.connect, '127.0.0.1'), true, o)
   }
 
   const rl = readline.createInterface({ input: process.stdin })
@@ -134,6 +152,8 @@ async function main () {
         log({ event: 'verified', start: c.start, end: c.end, bad, length: feed.length })
       } else if (c.cmd === 'ext') {
         echo.broadcast(Buffer.from(c.payload, 'hex'))
+      } else if (c.cmd === 'sext') {
+        streamExt.send(Buffer.from(c.payload, 'hex'))
       }
     } catch (err) {
       log({ event: 'error', message: err.message })
