@@ -36,6 +36,7 @@ var allowedImports = map[string][]string{
 	"bench":           {"rpc", "home", "core", "core/store"},
 	"examples":        {"daemon", "rpc", "home", "core"},
 	"soak":            {},
+	"internal/nodejs": {},
 }
 
 // allowedTestImports adds what a package's tests may import besides.
@@ -45,6 +46,10 @@ var allowedTestImports = map[string][]string{
 	"core/store": {"core/coretest"},
 	"daemon":     {"core/coretest"},
 	"soak":       {"rpc", "home", "core"}, // drives a real daemon as clients do
+	// The interop tests install their pinned JS peers through one helper.
+	"swarm/wire":      {"internal/nodejs"},
+	"swarm/replicate": {"internal/nodejs"},
+	"swarm/dht":       {"internal/nodejs"},
 }
 
 // fileOnlyImports narrows an allowed import to the files that need it:

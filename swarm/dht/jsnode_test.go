@@ -4,20 +4,17 @@ package dht
 
 import (
 	"bufio"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hspd/hsp/internal/nodejs"
 )
 
 // The interop tests run testdata/jsdht/node.js, a real @hyperswarm/dht
@@ -27,56 +24,7 @@ import (
 
 const jsDir = "testdata/jsdht"
 
-var (
-	installOnce sync.Once
-	installErr  error
-)
-
-func requireJS(t testing.TB) {
-	t.Helper()
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("JS DHT interop test: %s is required in CI: %v", tool, err)
-			}
-			t.Skipf("JS DHT interop test skipped: %s not found (%v); install Node 20 to run it", tool, err)
-		}
-	}
-	installOnce.Do(func() { installErr = installJS() })
-	if installErr != nil {
-		t.Fatal(installErr)
-	}
-}
-
-// installJS runs `npm ci` unless node_modules was installed from the
-// current lock. A file lock keeps concurrent test binaries from racing.
-func installJS() error {
-	lock, err := os.OpenFile(filepath.Join(jsDir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return fmt.Errorf("lock js dht install: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock js dht install: %w", err)
-	}
-	pkgLock, err := os.ReadFile(filepath.Join(jsDir, "package-lock.json"))
-	if err != nil {
-		return fmt.Errorf("read js dht lock: %w", err)
-	}
-	sum := sha256.Sum256(pkgLock)
-	stamp := filepath.Join(jsDir, "node_modules", ".hsp-installed")
-	if got, err := os.ReadFile(stamp); err == nil && string(got) == hex.EncodeToString(sum[:]) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = jsDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("npm ci in %s: %w\n%s", jsDir, err, out)
-	}
-	return os.WriteFile(stamp, []byte(hex.EncodeToString(sum[:])), 0o644)
-}
+func requireJS(t testing.TB) { nodejs.Require(t, jsDir, "JS DHT interop test") }
 
 // jsNode is a running node.js.
 type jsNode struct {

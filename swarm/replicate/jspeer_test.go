@@ -6,24 +6,21 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/swarm/wire"
+
+	"github.com/hspd/hsp/internal/nodejs"
 )
 
 // The interop tests run testdata/jspeer/peer.js, a real hypercore 9.12.0
@@ -33,56 +30,7 @@ import (
 
 const jsPeerDir = "testdata/jspeer"
 
-var (
-	installOnce sync.Once
-	installErr  error
-)
-
-func requireJSPeer(t *testing.T) {
-	t.Helper()
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("JS interop test: %s is required in CI: %v", tool, err)
-			}
-			t.Skipf("JS interop test skipped: %s not found (%v); install Node 20 to run it", tool, err)
-		}
-	}
-	installOnce.Do(func() { installErr = installJSPeer() })
-	if installErr != nil {
-		t.Fatal(installErr)
-	}
-}
-
-// installJSPeer runs `npm ci` unless node_modules was installed from the
-// current lock, under a file lock against concurrent test binaries.
-func installJSPeer() error {
-	lock, err := os.OpenFile(filepath.Join(jsPeerDir, ".install.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return fmt.Errorf("lock js peer install: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock js peer install: %w", err)
-	}
-	pkgLock, err := os.ReadFile(filepath.Join(jsPeerDir, "package-lock.json"))
-	if err != nil {
-		return fmt.Errorf("read js peer lock: %w", err)
-	}
-	sum := sha256.Sum256(pkgLock)
-	stamp := filepath.Join(jsPeerDir, "node_modules", ".hsp-installed")
-	if got, err := os.ReadFile(stamp); err == nil && string(got) == hex.EncodeToString(sum[:]) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = jsPeerDir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("npm ci in %s: %w\n%s", jsPeerDir, err, out)
-	}
-	return os.WriteFile(stamp, []byte(hex.EncodeToString(sum[:])), 0o644)
-}
+func requireJSPeer(t *testing.T) { nodejs.Require(t, jsPeerDir, "JS interop test") }
 
 // jsPeer is a running peer.js.
 type jsPeer struct {
