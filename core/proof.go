@@ -29,33 +29,7 @@ func (c *Hypercore) Digest(index uint64) uint64 {
 	return digest(c.tree, 2*index)
 }
 
-func digest(tree *Bitfield, x uint64) uint64 {
-	if tree.Get(x) {
-		return 1
-	}
-	sib := sibling(x)
-	limit := max(sib+2, (tree.Len()+7)/8*8)
-	var d uint64
-	bit := uint64(2)
-	par := parent(sib)
-	for (rightSpan(sib) < limit || leftSpan(par) > 0) && bit != 0 {
-		if tree.Get(sib) {
-			d += bit
-		}
-		if tree.Get(par) {
-			d += 2 * bit
-			d |= 1
-			if d+1 == 4*bit {
-				return 1
-			}
-			return d
-		}
-		sib = sibling(par)
-		par = parent(sib)
-		bit *= 2
-	}
-	return d
-}
+func digest(tree *Bitfield, x uint64) uint64 { return digestOf(tree.Get, tree.Len(), x) }
 
 // RemoteTree is what a responder knows of one peer's tree nodes, learned from
 // the digests of its requests. hypercore 9 keeps one per peer for the life of
