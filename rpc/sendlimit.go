@@ -12,9 +12,14 @@ import (
 // Bounds of what one connection may leave queued, unread, in the daemon:
 // answers and events built but not yet written because the client does
 // not read. Past either the client is dropped; others are unaffected.
+//
+// capnp keeps an answer's message until the client Finishes the question,
+// which a fast honest client does up to a quarter second late: the message
+// bound therefore sits above the guard's bound on unfinished questions, and
+// the byte bound is what keeps memory in check.
 const (
 	maxQueuedBytes    = 64 << 20
-	maxQueuedMessages = 8192
+	maxQueuedMessages = 2 * 65536
 )
 
 // sendLimit counts the messages capnp made for the peer and has not
