@@ -107,21 +107,10 @@ const maxTransform = 64
 
 // withDefaults fills the zero fields of l from DefaultGuardLimits.
 func (l GuardLimits) withDefaults() GuardLimits {
-	if l.Questions <= 0 {
-		l.Questions = DefaultGuardLimits.Questions
-	}
-	if l.Unfinished <= 0 {
-		l.Unfinished = DefaultGuardLimits.Unfinished
-	}
-	if l.Bootstraps <= 0 {
-		l.Bootstraps = DefaultGuardLimits.Bootstraps
-	}
-	if l.Exports <= 0 {
-		l.Exports = DefaultGuardLimits.Exports
-	}
-	if l.CapTable <= 0 {
-		l.CapTable = DefaultGuardLimits.CapTable
-	}
+	d := DefaultGuardLimits
+	l.Questions, l.Unfinished = positiveOr(l.Questions, d.Questions), positiveOr(l.Unfinished, d.Unfinished)
+	l.Bootstraps, l.Exports = positiveOr(l.Bootstraps, d.Bootstraps), positiveOr(l.Exports, d.Exports)
+	l.CapTable = positiveOr(l.CapTable, d.CapTable)
 	return l
 }
 

@@ -52,6 +52,14 @@ type ServerOptions struct {
 	TCPIdleTimeout time.Duration
 }
 
+// positiveOr is v, or def when v is not positive (an option left zero).
+func positiveOr[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // Defaults of ServerOptions.
 const (
 	DefaultMaxClients     = 512
@@ -61,15 +69,9 @@ const (
 
 func (o ServerOptions) withDefaults() ServerOptions {
 	o.Limits = o.Limits.withDefaults()
-	if o.MaxClients <= 0 {
-		o.MaxClients = DefaultMaxClients
-	}
-	if o.HelloTimeout <= 0 {
-		o.HelloTimeout = DefaultHelloTimeout
-	}
-	if o.TCPIdleTimeout <= 0 {
-		o.TCPIdleTimeout = DefaultTCPIdleTimeout
-	}
+	o.MaxClients = positiveOr(o.MaxClients, DefaultMaxClients)
+	o.HelloTimeout = positiveOr(o.HelloTimeout, DefaultHelloTimeout)
+	o.TCPIdleTimeout = positiveOr(o.TCPIdleTimeout, DefaultTCPIdleTimeout)
 	return o
 }
 
@@ -95,21 +97,12 @@ const minEventWindow = 16 << 10
 var DefaultLimits = Limits{Cores: 4096, Calls: 1024, EventBytes: 1 << 20, SlowConsumer: 30 * time.Second}
 
 func (l Limits) withDefaults() Limits {
-	if l.Cores <= 0 {
-		l.Cores = DefaultLimits.Cores
-	}
-	if l.Calls <= 0 {
-		l.Calls = DefaultLimits.Calls
-	}
-	if l.EventBytes <= 0 {
-		l.EventBytes = DefaultLimits.EventBytes
-	}
+	d := DefaultLimits
+	l.Cores, l.Calls = positiveOr(l.Cores, d.Cores), positiveOr(l.Calls, d.Calls)
 	// The flow limiter refuses (panics on) a single message larger than its
 	// window, so the window always holds the largest event batch.
-	l.EventBytes = max(l.EventBytes, minEventWindow)
-	if l.SlowConsumer <= 0 {
-		l.SlowConsumer = DefaultLimits.SlowConsumer
-	}
+	l.EventBytes = max(positiveOr(l.EventBytes, d.EventBytes), minEventWindow)
+	l.SlowConsumer = positiveOr(l.SlowConsumer, d.SlowConsumer)
 	return l
 }
 
