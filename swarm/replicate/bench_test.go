@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +17,9 @@ import (
 //
 //	BenchmarkImport/<shape>/{batched,single}/{memory,durable}: the
 //	    in-process ceiling, only verify + import of the Data messages a
-//	    download receives (proofs made beforehand, with the digests of a
-//	    reader importing a batch at a time), into MemoryStorage or into the
+//	    download receives (recorded from a real download over TCP, batch
+//	    by batch, with the proofs its digests asked for), into
+//	    MemoryStorage or into the
 //	    fsyncing logStorage (where one-by-one imports only the first 500
 //	    blocks: blocks/s is the figure to compare);
 //	BenchmarkTCP/<shape>: a full Go -> Go download over TCP on 127.0.0.1,
@@ -50,31 +53,44 @@ func randomWriter(b testing.TB, n, size int) *core.Hypercore {
 	return w
 }
 
-// recordBatches is what a reader importing a batch at a time (as many
-// blocks as the replicator's default batch bounds allow) receives.
+// recorder is a reader's core that keeps a copy of every batch the
+// replicator imports into it.
+type recorder struct {
+	*core.Hypercore
+	mu      sync.Mutex
+	batches [][]core.Data
+}
+
+func (r *recorder) ImportBatch(ctx context.Context, ds []core.Data) (int, error) {
+	r.mu.Lock()
+	r.batches = append(r.batches, slices.Clone(ds))
+	r.mu.Unlock()
+	return r.Hypercore.ImportBatch(ctx, ds)
+}
+
+// recordBatches is what a reader downloading all of w over TCP imports,
+// batch by batch, with the proofs its digests asked for: the ceiling
+// verifies and stores the very messages a real download does.
 func recordBatches(b testing.TB, w *core.Hypercore) [][]core.Data {
-	ctx := context.Background()
-	r := newReader(b, w.Key())
-	remote := core.NewRemoteTree()
-	size, _ := w.Get(ctx, 0, core.GetOptions{NoWait: true})
-	per := uint64(max(1, min(DefaultBatchBlocks, DefaultBatchBytes/max(1, len(size)))))
-	var out [][]core.Data
-	for start := uint64(0); start < w.Length(); start += per {
-		var batch []core.Data
-		for i := start; i < min(start+per, w.Length()); i++ {
-			p, err := w.Proof(ctx, i, r.Digest(i), false, remote)
-			if err != nil {
-				b.Fatal(err)
-			}
-			v, _ := w.Get(ctx, i, core.GetOptions{NoWait: true})
-			batch = append(batch, core.Data{Index: i, Value: v, Nodes: p.Nodes, Signature: p.Signature})
-		}
-		if _, err := r.ImportBatch(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, batch)
+	rw := New(Options{})
+	defer rw.Close()
+	rw.Add(w, CoreOptions{})
+	rec := &recorder{Hypercore: newReader(b, w.Key())}
+	rr := New(Options{})
+	defer rr.Close()
+	h := rr.Add(rec, CoreOptions{})
+	ca, cb := tcpPlain(b)
+	sa, sb := handshake(b, ca, cb)
+	defer sa.Close()
+	defer sb.Close()
+	go rw.Run(context.Background(), sb)
+	go rr.Run(context.Background(), sa)
+	if err := h.Download(context.Background(), 0, w.Length()); err != nil {
+		b.Fatal(err)
 	}
-	return out
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.batches
 }
 
 func importAll(b testing.TB, key core.Key, batches [][]core.Data, batched bool) {

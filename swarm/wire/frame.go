@@ -55,11 +55,15 @@ type frame struct {
 // handshake messages first (cleartext), then frames, which it decrypts once
 // the transport cipher is set. Bytes read ahead of the cipher are kept and
 // decrypted when it is set, so none are lost.
+//
+// Once the cipher is set, buffered bytes are decrypted as they are
+// consumed: a frame's header a few bytes at a time, its body in the same
+// pass that copies it out of the buffer.
 type frameReader struct {
-	src  io.Reader
-	rx   *xsalsa20 // nil until the handshake is done
-	buf  []byte
-	r, w int // buf[r:w] is read but not consumed; decrypted once rx is set
+	src     io.Reader
+	rx      *xsalsa20 // nil until the handshake is done
+	buf     []byte
+	r, d, w int // buf[r:w] is read but not consumed; buf[r:d] is cleartext, buf[d:w] still ciphertext
 }
 
 func newFrameReader(src io.Reader) *frameReader {
@@ -69,7 +73,15 @@ func newFrameReader(src io.Reader) *frameReader {
 // setCipher starts decryption, including of the bytes already buffered.
 func (f *frameReader) setCipher(rx *xsalsa20) {
 	f.rx = rx
-	rx.XOR(f.buf[f.r:f.w], f.buf[f.r:f.w])
+	f.d = f.r
+}
+
+// decryptTo makes the buffered bytes up to buf[end] cleartext.
+func (f *frameReader) decryptTo(end int) {
+	if end > f.d {
+		f.rx.XOR(f.buf[f.d:end], f.buf[f.d:end])
+		f.d = end
+	}
 }
 
 // next returns the next frame, skipping keep-alives. It returns io.EOF at a
@@ -141,6 +153,9 @@ func (f *frameReader) varint(max int) (v uint64, n int, err error) {
 				return 0, 0, f.eofInside(err, n)
 			}
 		}
+		if f.r == f.d {
+			f.decryptTo(min(f.w, f.r+maxFrameVarint))
+		}
 		c := f.buf[f.r]
 		f.r++
 		n++
@@ -163,12 +178,12 @@ func (f *frameReader) eofInside(err error, n int) error {
 
 // fill reads more bytes into the empty window.
 func (f *frameReader) fill() error {
-	f.r, f.w = 0, 0
+	f.r, f.d, f.w = 0, 0, 0
 	n, err := f.src.Read(f.buf)
 	if n > 0 {
 		f.w = n
-		if f.rx != nil {
-			f.rx.XOR(f.buf[:n], f.buf[:n])
+		if f.rx == nil {
+			f.d = n
 		}
 		return nil
 	}
@@ -178,9 +193,15 @@ func (f *frameReader) fill() error {
 	return err
 }
 
-// readFull fills p from the window, then straight from src.
+// readFull fills p from the window, decrypting what is still ciphertext
+// on the way, then straight from src.
 func (f *frameReader) readFull(p []byte) error {
-	n := copy(p, f.buf[f.r:f.w])
+	n := min(len(p), f.w-f.r)
+	plain := copy(p[:n], f.buf[f.r:f.d])
+	if plain < n {
+		f.rx.XOR(p[plain:n], f.buf[f.d:f.r+n])
+		f.d = f.r + n
+	}
 	f.r += n
 	if n == len(p) {
 		return nil
