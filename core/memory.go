@@ -24,6 +24,7 @@ type MemoryStorage struct {
 }
 
 var _ Storage = (*MemoryStorage)(nil)
+var _ BlockAppender = (*MemoryStorage)(nil)
 
 // NewMemoryStorage returns empty in-memory storage.
 func NewMemoryStorage() *MemoryStorage {
@@ -45,6 +46,17 @@ func (m *MemoryStorage) Load(ctx context.Context) (Snapshot, error) {
 		s.Tree = append(s.Tree, p)
 	}
 	return s, nil
+}
+
+// AppendBlock appends block index to dst.
+func (m *MemoryStorage) AppendBlock(ctx context.Context, dst []byte, index uint64) ([]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b, ok := m.blocks[index]
+	if !ok {
+		return dst, fmt.Errorf("block %d: %w", index, ErrNotStored)
+	}
+	return append(dst, b...), nil
 }
 
 // Block returns a copy of block index.

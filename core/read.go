@@ -37,6 +37,33 @@ func (c *Hypercore) Get(ctx context.Context, index uint64, opts GetOptions) ([]b
 	}
 }
 
+// AppendBlock appends stored block index to dst, without waiting: a block
+// not stored here is ErrNotAvailable. Unlike Get it allocates nothing when
+// dst has room, if the storage is a BlockAppender.
+func (c *Hypercore) AppendBlock(ctx context.Context, dst []byte, index uint64) ([]byte, error) {
+	c.mu.RLock()
+	closed, has := c.closed, c.data.Get(index)
+	c.mu.RUnlock()
+	switch {
+	case closed:
+		return dst, fmt.Errorf("read block %d: %w", index, ErrClosed)
+	case !has:
+		return dst, fmt.Errorf("read block %d: %w", index, ErrNotAvailable)
+	}
+	if ba, ok := c.st.(BlockAppender); ok {
+		out, err := ba.AppendBlock(ctx, dst, index)
+		if err != nil {
+			return dst, fmt.Errorf("read block %d: %w", index, err)
+		}
+		return out, nil
+	}
+	data, err := c.st.Block(ctx, index)
+	if err != nil {
+		return dst, fmt.Errorf("read block %d: %w", index, err)
+	}
+	return append(dst, data...), nil
+}
+
 // wait blocks until changed is closed or ctx ends.
 func wait(ctx context.Context, changed <-chan struct{}) error {
 	select {

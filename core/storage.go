@@ -30,6 +30,15 @@ type Storage interface {
 	Close() error
 }
 
+// BlockAppender is implemented by storage that can read a block into a
+// buffer the caller brings, sparing an allocation per read: a replicator
+// serving a peer encodes the block and reuses the buffer.
+type BlockAppender interface {
+	// AppendBlock appends the data of block index to dst, or fails with
+	// an error wrapping ErrNotStored.
+	AppendBlock(ctx context.Context, dst []byte, index uint64) ([]byte, error)
+}
+
 // Header is a core's small, frequently rewritten state.
 type Header struct {
 	// Length is the number of blocks the newest stored signature covers.

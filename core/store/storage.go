@@ -20,6 +20,7 @@ type coreStorage struct {
 }
 
 var _ core.Storage = (*coreStorage)(nil)
+var _ core.BlockAppender = (*coreStorage)(nil)
 
 // enter admits an access to this core's data.
 func (st *coreStorage) enter() error {
@@ -105,6 +106,24 @@ func (st *coreStorage) Block(ctx context.Context, index uint64) ([]byte, error) 
 		return nil, fmt.Errorf("read block %d: %w", index, err)
 	}
 	return v, nil
+}
+
+// AppendBlock appends the data of block index to dst.
+func (st *coreStorage) AppendBlock(ctx context.Context, dst []byte, index uint64) ([]byte, error) {
+	if err := st.enter(); err != nil {
+		return dst, err
+	}
+	defer st.s.leave()
+	var key [coreKeyLen]byte
+	coreKey(key[:], st.id, kindBlock, index)
+	out, err := st.s.appendValue(dst, key[:])
+	if errors.Is(err, pebble.ErrNotFound) {
+		return dst, fmt.Errorf("read block %d: %w", index, core.ErrNotStored)
+	}
+	if err != nil {
+		return dst, fmt.Errorf("read block %d: %w", index, err)
+	}
+	return out, nil
 }
 
 // Node returns the tree node at flat-tree index.

@@ -282,12 +282,17 @@ func (s *Store) create(master []byte) error {
 // get returns a copy of the value at key, or an error wrapping
 // pebble.ErrNotFound.
 func (s *Store) get(key []byte) ([]byte, error) {
+	return s.appendValue(nil, key)
+}
+
+// appendValue appends the value of key to dst.
+func (s *Store) appendValue(dst, key []byte) ([]byte, error) {
 	v, closer, err := s.db.Get(key)
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
 	defer closer.Close()
-	return append([]byte(nil), v...), nil
+	return append(dst, v...), nil
 }
 
 // enter admits one database access; leave ends it. Close waits for every

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -285,5 +286,28 @@ func TestOtherLayoutVersionRefused(t *testing.T) {
 	_, err := Open(context.Background(), "db", Options{FS: fs, Fatal: testFatal})
 	if err == nil || !strings.Contains(err.Error(), "layout version 1") {
 		t.Fatalf("open a store of layout version 1: %v", err)
+	}
+}
+
+func TestAppendBlockReadsIntoTheCallersBuffer(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, vfs.NewMem(), "db", Options{})
+	h := openNamed(t, s, "a")
+	blocks := [][]byte{[]byte("one"), {}, bytes.Repeat([]byte{9}, 5000)}
+	if _, err := h.Append(ctx, blocks...); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 8192)
+	for i, want := range blocks {
+		got, err := h.AppendBlock(ctx, buf[:0], uint64(i))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("block %d: %q, %v", i, got, err)
+		}
+		if len(want) > 0 && &got[0] != &buf[:1][0] {
+			t.Fatalf("block %d was not read into the buffer given", i)
+		}
+	}
+	if _, err := h.AppendBlock(ctx, nil, 3); !errors.Is(err, core.ErrNotAvailable) {
+		t.Fatalf("missing block: %v", err)
 	}
 }

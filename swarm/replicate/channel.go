@@ -60,7 +60,11 @@ func newPeerChan(p *peer, cs *coreState, ch *wire.Channel) *peerChan {
 }
 
 // send queues m on the channel.
-func (pc *peerChan) send(m wire.Message) { pc.p.out.push(pc.ch, m) }
+func (pc *peerChan) send(m wire.Message) { pc.p.out.push(pc.ch, m, nil) }
+
+// sendPooled queues a Data whose value lives in buf, a blockBufs buffer
+// given back once the frame is written.
+func (pc *peerChan) sendPooled(d wire.Data, buf *[]byte) { pc.p.out.push(pc.ch, d, buf) }
 
 // start sends what hypercore sends once both sides opened a core: Options
 // with our extensions, Status (both fields, always) and a first Want.

@@ -17,6 +17,7 @@ type Core interface {
 	Has(ctx context.Context, index uint64) (bool, error)
 	HasNode(x uint64) bool
 	Get(ctx context.Context, index uint64, opts core.GetOptions) ([]byte, error)
+	AppendBlock(ctx context.Context, dst []byte, index uint64) ([]byte, error)
 	Seek(ctx context.Context, byteOffset uint64) (index, offset uint64, err error)
 	Downloaded(ctx context.Context, start, end uint64) (uint64, error)
 	Digest(index uint64) uint64

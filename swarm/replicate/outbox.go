@@ -28,14 +28,16 @@ type outMsg struct {
 	m     wire.Message
 	size  int
 	close *peerChan // not a message: close this channel, after what came before
+	buf   *[]byte   // a Data's value buffer, recycled once written
 }
 
 func newOutbox(p *peer) *outbox {
 	return &outbox{p: p, wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 }
 
-// push queues m; it never blocks.
-func (o *outbox) push(ch *wire.Channel, m wire.Message) {
+// push queues m; it never blocks. buf, if not nil, holds the value of a
+// Data and goes back to blockBufs once m is written.
+func (o *outbox) push(ch *wire.Channel, m wire.Message, buf *[]byte) {
 	size := 16
 	switch m := m.(type) {
 	case wire.Data:
@@ -46,7 +48,7 @@ func (o *outbox) push(ch *wire.Channel, m wire.Message) {
 		size += len(m.Payload)
 	}
 	o.mu.Lock()
-	o.q = append(o.q, outMsg{ch: ch, m: m, size: size})
+	o.q = append(o.q, outMsg{ch: ch, m: m, size: size, buf: buf})
 	o.bytes += size
 	over := o.bytes > o.p.r.opts.HighWater
 	o.mu.Unlock()
@@ -74,6 +76,7 @@ func signal(c chan struct{}) {
 // run writes queued messages until ctx ends or the stream fails.
 func (o *outbox) run(ctx context.Context) {
 	var out []wire.Outgoing
+	var bufs []outMsg
 	for {
 		o.mu.Lock()
 		batch := o.q
@@ -90,14 +93,18 @@ func (o *outbox) run(ctx context.Context) {
 				size += batch[n].size
 				n++
 			}
-			out = out[:0]
+			out, bufs = out[:0], bufs[:0]
 			for _, m := range batch[:n] {
 				out = append(out, wire.Outgoing{Channel: m.ch, Message: m.m})
+				if m.buf != nil {
+					bufs = append(bufs, m)
+				}
 			}
 			clear(batch[:n])
 			batch = batch[n:]
 			ok := o.write(out, size)
 			clear(out)
+			recycle(bufs)
 			if !ok {
 				return
 			}
@@ -108,6 +115,14 @@ func (o *outbox) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// recycle gives the value buffers of written Data messages back.
+func recycle(msgs []outMsg) {
+	for _, m := range msgs {
+		putBlockBuf(m.buf, m.m.(wire.Data).Value)
+	}
+	clear(msgs)
 }
 
 // writeChunk is about how many queued bytes one write takes: the frames of

@@ -111,6 +111,32 @@ func (pc *peerChan) announced(i uint64, hash bool) bool {
 	return pc.cs.has(i)
 }
 
+// blockBufs recycles the buffers served blocks are read into: a block's
+// buffer is free again once its frame is written, so a busy responder
+// reads into warm memory instead of allocating a block's worth per answer.
+var blockBufs sync.Pool
+
+// maxPooledBuf bounds what blockBufs keeps: a rare huge block is not
+// pinned for every later answer.
+const maxPooledBuf = 1 << 20
+
+func getBlockBuf() *[]byte {
+	if b, ok := blockBufs.Get().(*[]byte); ok {
+		return b
+	}
+	return new([]byte)
+}
+
+// putBlockBuf gives buf back, holding used (its contents, perhaps grown
+// into a new array).
+func putBlockBuf(buf *[]byte, used []byte) {
+	if cap(used) > maxPooledBuf {
+		return
+	}
+	*buf = used[:0]
+	blockBufs.Put(buf)
+}
+
 // serveLoop answers requests while the outbox has room.
 func (p *peer) serveLoop(ctx context.Context) {
 	for {
@@ -153,15 +179,18 @@ func (pc *peerChan) answer(ctx context.Context, req wire.Request) error {
 		return fmt.Errorf("answer request %d: %w", i, err)
 	}
 	d := wire.Data{Index: i, Nodes: proof.Nodes, Signature: proof.Signature}
+	var buf *[]byte
 	if !hash {
-		if d.Value, err = c.Get(ctx, i, core.GetOptions{NoWait: true}); err != nil {
+		buf = getBlockBuf()
+		if d.Value, err = c.AppendBlock(ctx, (*buf)[:0], i); err != nil {
+			putBlockBuf(buf, d.Value)
 			return fmt.Errorf("answer request %d: %w", i, err)
 		}
 		if d.Value == nil {
-			d.Value = []byte{}
+			d.Value = []byte{} // an empty block, not a proof-only reply
 		}
 	}
-	pc.send(d)
+	pc.sendPooled(d, buf)
 	n := uint64(len(d.Value))
 	st := Stats{UploadedBlocks: 1, UploadedBytes: n}
 	if hash {

@@ -32,9 +32,9 @@ func (p *peer) sendStreamExtension(id uint64, payload []byte) {
 	first := !p.sentStreamExts
 	p.sentStreamExts = true
 	if first {
-		p.out.push(nil, wire.Options{Extensions: p.r.sexts})
+		p.out.push(nil, wire.Options{Extensions: p.r.sexts}, nil)
 	}
-	p.out.push(nil, wire.Extension{ID: id, Payload: payload})
+	p.out.push(nil, wire.Extension{ID: id, Payload: payload}, nil)
 	p.mu.Unlock()
 }
 
