@@ -41,6 +41,44 @@ func (h *Handle) RemoteLength() uint64 {
 	return n
 }
 
+// Remote is what the core's peers told us.
+type Remote struct {
+	// Peers is how many peers replicate the core now; Known how many of
+	// them told us what they have (answered our Want).
+	Peers, Known int
+	// Refused is how many connected peers closed the core's channel
+	// without opening it: they do not have it.
+	Refused int
+	// Length is the longest length a peer announced.
+	Length uint64
+}
+
+// Remote describes the core's peers.
+func (h *Handle) Remote() Remote {
+	cs := h.cs
+	var out Remote
+	cs.r.mu.Lock()
+	peers := cs.r.peerList()
+	cs.r.mu.Unlock()
+	for _, p := range peers {
+		p.mu.Lock()
+		if p.refused[cs.dk] {
+			out.Refused++
+		}
+		p.mu.Unlock()
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out.Peers = len(cs.chans)
+	for _, pc := range cs.chans {
+		out.Length = max(out.Length, pc.remoteLength)
+		if pc.gotBitfield {
+			out.Known++
+		}
+	}
+	return out
+}
+
 // Get returns block i, fetching it before anything else if it is missing.
 func (h *Handle) Get(ctx context.Context, i uint64) ([]byte, error) {
 	cs := h.cs

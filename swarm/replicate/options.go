@@ -37,6 +37,10 @@ type CoreOptions struct {
 	Sparse bool
 	// NoUpload: answer no requests and say uploading: false.
 	NoUpload bool
+	// Release, if set, runs once the replicator forgets a core it served
+	// without Add (one Lookup found), after its last channel closed: the
+	// owner may unload it.
+	Release func()
 }
 
 // Lookup finds a core a remote opened that was not added: the daemon

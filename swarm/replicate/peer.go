@@ -24,6 +24,7 @@ type peer struct {
 	mu           sync.Mutex
 	chans        map[*wire.Channel]*peerChan
 	opened       map[core.DiscoveryKey]*coreState // opened here, maybe not ready yet
+	refused      map[core.DiscoveryKey]bool       // cores whose channel the remote closed before opening it
 	st           Stats
 	unknownOpens int
 
@@ -47,6 +48,7 @@ func (r *Replicator) Run(ctx context.Context, s *wire.Stream) error {
 	p := &peer{
 		r: r, s: s, info: PeerInfo{RemotePublicKey: s.RemotePublicKey()}, ctx: ctx, cancel: cancel,
 		chans: map[*wire.Channel]*peerChan{}, opened: map[core.DiscoveryKey]*coreState{},
+		refused: map[core.DiscoveryKey]bool{},
 	}
 	p.out = newOutbox(p)
 	p.reqs = newServeQueue()
@@ -124,6 +126,8 @@ func (p *peer) handle(ctx context.Context, ev wire.Event) {
 	case wire.EventChannelClosed:
 		if pc := p.chanOf(ev.Channel); pc != nil {
 			p.detach(pc)
+		} else {
+			p.refusedOpen(ev.DiscoveryKey)
 		}
 	case wire.EventMessage:
 		if ev.Channel == nil {
@@ -160,6 +164,17 @@ func (p *peer) onRemoteOpen(ctx context.Context, dk core.DiscoveryKey) {
 	}
 }
 
+// refusedOpen notes that the remote closed a channel we opened before
+// opening it too: it does not have (or will not share) the core.
+func (p *peer) refusedOpen(dk core.DiscoveryKey) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.opened[dk] != nil {
+		delete(p.opened, dk)
+		p.refused[dk] = true
+	}
+}
+
 // open opens cs on the stream unless it is open already.
 func (p *peer) open(cs *coreState) {
 	p.mu.Lock()
@@ -178,6 +193,7 @@ func (p *peer) attach(cs *coreState, ch *wire.Channel) {
 	pc := newPeerChan(p, cs, ch)
 	p.mu.Lock()
 	p.chans[ch] = pc
+	delete(p.refused, cs.dk)
 	p.mu.Unlock()
 	cs.attach(pc)
 	pc.start()

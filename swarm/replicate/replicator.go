@@ -98,10 +98,14 @@ func (r *Replicator) served(ctx context.Context, dk core.DiscoveryKey) *coreStat
 // release forgets a core that was only served once its last channel goes.
 func (r *Replicator) release(cs *coreState) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !cs.added && cs.idle() && r.cores[cs.dk] == cs {
+	gone := !cs.added && cs.idle() && r.cores[cs.dk] == cs
+	if gone {
 		delete(r.cores, cs.dk)
 		cs.stop()
+	}
+	r.mu.Unlock()
+	if gone && cs.opts.Release != nil {
+		cs.opts.Release()
 	}
 }
 
