@@ -28,3 +28,10 @@ func DeriveKeyPair(masterKey []byte, name []byte) (core.KeyPair, error) {
 	h.Write(name)
 	return core.KeyPairFromSeed(h.Sum(nil)), nil
 }
+
+// MasterKey returns the store's master key: the secret its writable key
+// pairs and the daemon's replication identity derive from. It must never
+// leave the process.
+func (s *Store) MasterKey() [MasterKeySize]byte {
+	return [MasterKeySize]byte(s.master)
+}

@@ -1,9 +1,11 @@
 package replicate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -260,19 +262,20 @@ func (p *peer) shutdown() {
 
 func (p *peer) addStats(s Stats) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.st.UploadedBlocks += s.UploadedBlocks
-	p.st.UploadedBytes += s.UploadedBytes
-	p.st.DownloadedBlocks += s.DownloadedBlocks
-	p.st.DownloadedBytes += s.DownloadedBytes
-	p.st.Duplicates += s.Duplicates
-	p.st.ProofBytes += s.ProofBytes
+	p.st.add(s)
+	p.mu.Unlock()
+	p.r.addTotals(s)
 }
 
 func (p *peer) stats() PeerStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PeerStats{PeerInfo: p.info, Stats: p.st, Cores: len(p.chans)}
+	dks := make([]core.DiscoveryKey, 0, len(p.chans))
+	for _, pc := range p.chans {
+		dks = append(dks, pc.cs.dk)
+	}
+	slices.SortFunc(dks, func(a, b core.DiscoveryKey) int { return bytes.Compare(a[:], b[:]) })
+	return PeerStats{PeerInfo: p.info, Stats: p.st, Cores: len(p.chans), DiscoveryKeys: dks}
 }
 
 // tickLoop expires requests, resizes windows and watches for a stalled

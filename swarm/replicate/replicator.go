@@ -21,8 +21,9 @@ type Replicator struct {
 	cores map[core.DiscoveryKey]*coreState
 	peers map[*peer]struct{}
 
-	dmu         sync.Mutex // guards disconnects; taken under any other lock
+	dmu         sync.Mutex // guards disconnects and totals; taken under any other lock
 	disconnects map[string]uint64
+	totals      Stats
 }
 
 // New returns a Replicator with no cores.
@@ -87,10 +88,15 @@ func (r *Replicator) served(ctx context.Context, dk core.DiscoveryKey) *coreStat
 		return nil
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if cs = r.cores[dk]; cs == nil {
+	cs = r.cores[dk]
+	found := cs != nil
+	if !found {
 		cs = newCoreState(r, c, opts)
 		r.cores[dk] = cs
+	}
+	r.mu.Unlock()
+	if found && opts.Release != nil {
+		opts.Release() // added meanwhile: what Lookup found is not needed
 	}
 	return cs
 }
@@ -140,6 +146,28 @@ func (r *Replicator) Disconnects() map[string]uint64 {
 	return out
 }
 
+// Totals counts what went up and down with every peer since New.
+func (r *Replicator) Totals() Stats {
+	r.dmu.Lock()
+	defer r.dmu.Unlock()
+	return r.totals
+}
+
+func (r *Replicator) addTotals(s Stats) {
+	r.dmu.Lock()
+	defer r.dmu.Unlock()
+	r.totals.add(s)
+}
+
+func (s *Stats) add(o Stats) {
+	s.UploadedBlocks += o.UploadedBlocks
+	s.UploadedBytes += o.UploadedBytes
+	s.DownloadedBlocks += o.DownloadedBlocks
+	s.DownloadedBytes += o.DownloadedBytes
+	s.Duplicates += o.Duplicates
+	s.ProofBytes += o.ProofBytes
+}
+
 func (r *Replicator) countDisconnect(reason error) {
 	r.dmu.Lock()
 	defer r.dmu.Unlock()
@@ -167,8 +195,10 @@ type PeerInfo struct {
 type PeerStats struct {
 	PeerInfo
 	Stats
-	// Cores is how many cores are replicating with the peer.
-	Cores int
+	// Cores is how many cores are replicating with the peer, and
+	// DiscoveryKeys which.
+	Cores         int
+	DiscoveryKeys []core.DiscoveryKey
 }
 
 // Peers returns the connected peers' counters.
