@@ -11,8 +11,7 @@ import (
 	"github.com/hspd/hsp/rpc"
 )
 
-// Exit codes; docs/json.md and every command's help list them. 7 is kept
-// for a later "unavailable".
+// Exit codes; docs/json.md and every command's help list them.
 const (
 	ExitOK          = 0
 	ExitError       = 1
@@ -21,6 +20,7 @@ const (
 	ExitNotFound    = 4
 	ExitRange       = 5
 	ExitDiskFull    = 6
+	ExitUnavailable = 7
 	ExitBusy        = 8
 )
 
@@ -36,6 +36,7 @@ var exitMeanings = []struct {
 	{ExitNotFound, "no such core"},
 	{ExitRange, "an index or range past the end of the core"},
 	{ExitDiskFull, "the daemon's disk is full: free space, or lower --reserve"},
+	{ExitUnavailable, "unavailable: no peer could be reached, none has the core, or --timeout passed"},
 	{ExitBusy, "the daemon serves as many clients as it may: try again later"},
 }
 
@@ -106,6 +107,8 @@ func classify(err error) (int, string) {
 		return ExitDiskFull, "disk-full"
 	case errors.Is(err, rpc.ErrBusy):
 		return ExitBusy, "busy"
+	case errors.Is(err, rpc.ErrUnavailable):
+		return ExitUnavailable, "unavailable"
 	case errors.Is(err, rpc.ErrIncompatible):
 		return ExitError, "incompatible"
 	case errors.Is(err, rpc.ErrUnauthorized):

@@ -48,6 +48,15 @@ type Options struct {
 	// MaxClients caps the clients served at once on each listener; 0 means
 	// rpc.DefaultMaxClients, lowered to fit the file descriptor limit.
 	MaxClients int
+	// SwarmHost and SwarmPort are where the swarm listens for peers (TCP
+	// now; the DHT and uTP share the port later). The swarm starts on
+	// first need; with a SwarmPort, at once. Without one it takes a random
+	// port and remembers it in the config file (swarm-port), so it stays
+	// the same across restarts.
+	SwarmHost string
+	SwarmPort int
+	// MaxPeers caps the replication connections; 0 means 256.
+	MaxPeers int
 }
 
 // Daemon is one hsp server on one home.
@@ -64,6 +73,7 @@ type Daemon struct {
 	token    string // required of TCP clients; "" when not
 	server   *rpc.Server
 	net      network
+	swarm    *swarmNet
 	started  time.Time
 
 	cancel   context.CancelFunc
@@ -123,7 +133,11 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.cancel = cancel
 	d.started = time.Now()
 	d.loaded = newLoadedSet(d.opts.IdleTimeout, d.opts.MaxLoaded, d.log.With("pkg", "gc"))
-	d.net = offline{}
+	d.swarm = newSwarmNet(d.log.With("pkg", "net"), d.store, d.loaded, swarmOptions{
+		host: d.opts.SwarmHost, port: d.opts.SwarmPort, eager: d.opts.SwarmPort != 0,
+		maxPeers: d.opts.MaxPeers, remember: d.rememberSwarmPort,
+	})
+	d.net = d.swarm
 	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded, d.net), d.serverOptions())
 	wait, failed := runAll(sctx, d.subsystems())
 	go d.run(ctx, wait, failed)
@@ -170,6 +184,33 @@ func (d *Daemon) listenTCP() error {
 	}
 	d.log.Info("serving rpc over tcp", "addr", l.Addr().String(), "token", d.paths.Token)
 	return nil
+}
+
+// rememberSwarmPort keeps the port the swarm chose in the config file, so
+// the next start listens on the same one.
+func (d *Daemon) rememberSwarmPort(port int) error {
+	cfg, err := home.LoadConfig(d.paths.Config)
+	if err != nil {
+		return err
+	}
+	if _, set := cfg.Get("swarm-port"); set {
+		return nil
+	}
+	cfg.Set("swarm-port", portString(port))
+	if err := cfg.Save(); err != nil {
+		return err
+	}
+	d.log.Info("remembered the swarm port in the config file", "port", port, "config", d.paths.Config)
+	return nil
+}
+
+// SwarmAddr returns the address the swarm listens on, or nil before it
+// started.
+func (d *Daemon) SwarmAddr() net.Addr {
+	if d.swarm == nil || !d.swarm.running() {
+		return nil
+	}
+	return d.swarm.sw.Addr()
 }
 
 // TCPAddr returns the address of the TCP listener, or nil.

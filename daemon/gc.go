@@ -32,6 +32,9 @@ type loadedSet struct {
 	idle  time.Duration
 	max   int
 	log   *slog.Logger
+	// onClose, if set, runs for each core just before it is unloaded
+	// (the network takes it off the replicator).
+	onClose func(*store.Handle)
 }
 
 type loadedCore struct {
@@ -199,6 +202,9 @@ func (s *loadedSet) collect(now time.Time) {
 }
 
 func (s *loadedSet) closeCore(key core.Key, lc *loadedCore) {
+	if s.onClose != nil {
+		s.onClose(lc.h)
+	}
 	if err := lc.h.Close(); err != nil {
 		s.log.Warn("unload core", "key", key.String(), "err", err)
 		return

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/core/store"
@@ -11,8 +10,7 @@ import (
 
 // network is what the daemon needs of the swarm: the RPC's Network, the
 // network part of the status, and per core the fetching of ranges and the
-// extensions. The daemon starts with offline; the swarm replaces it without
-// a change to package rpc.
+// extensions. swarmNet is the one the daemon runs.
 type network interface {
 	rpc.Network
 	// Status describes the daemon's place in the swarm.
@@ -39,50 +37,28 @@ func (c localCore) Append(ctx context.Context, blocks ...[]byte) (uint64, error)
 	return n, storeErr(err)
 }
 
+// Get fetches a missing block from peers while it waits, when there is a
+// network; NoWait never waits, so never fetches.
+func (c localCore) Get(ctx context.Context, index uint64, opts core.GetOptions) ([]byte, error) {
+	if f, ok := c.net.(fetcher); ok && !opts.NoWait && !c.Writable() {
+		if has, err := c.Has(ctx, index); err == nil && !has {
+			return f.fetch(ctx, c.Handle, index, opts)
+		}
+	}
+	return c.Handle.Get(ctx, index, opts)
+}
+
+// fetcher is a network that can fetch one block for a Get.
+type fetcher interface {
+	fetch(ctx context.Context, c *store.Handle, index uint64, opts core.GetOptions) ([]byte, error)
+}
+
 func (c localCore) Download(ctx context.Context, r rpc.DownloadRange) (rpc.LocalDownload, error) {
 	return c.net.Download(ctx, c.Handle, r)
 }
 
 func (c localCore) Extension(name string, onMessage func(core.Key, []byte)) (rpc.LocalExtension, error) {
 	return c.net.Extension(c.Handle, name, onMessage)
-}
-
-// offline is the network of a daemon without a swarm: every network call
-// answers rpc.ErrNetworkUnavailable, a download completes when its blocks
-// are here (appended, since nothing fetches them), and an extension
-// reaches no peer.
-type offline struct{}
-
-var _ network = offline{}
-
-func (offline) Status() rpc.NetworkStatus { return rpc.NetworkStatus{} }
-
-func (offline) Configure(ctx context.Context, dk core.DiscoveryKey, opts rpc.ConfigureOptions) error {
-	return fmt.Errorf("configure %s: %w", dk, rpc.ErrNetworkUnavailable)
-}
-
-func (offline) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (rpc.TopicStatus, error) {
-	return rpc.TopicStatus{}, fmt.Errorf("topic status: %w", rpc.ErrNetworkUnavailable)
-}
-
-func (offline) Topics(ctx context.Context) ([]rpc.TopicStatus, error) {
-	return nil, fmt.Errorf("network statuses: %w", rpc.ErrNetworkUnavailable)
-}
-
-func (offline) Peers(ctx context.Context) ([]rpc.Peer, error) {
-	return nil, fmt.Errorf("peers: %w", rpc.ErrNetworkUnavailable)
-}
-
-func (offline) Connect(ctx context.Context, addr string) (rpc.Peer, error) {
-	return rpc.Peer{}, fmt.Errorf("connect to %s: %w", addr, rpc.ErrNetworkUnavailable)
-}
-
-func (offline) Download(ctx context.Context, c *store.Handle, r rpc.DownloadRange) (rpc.LocalDownload, error) {
-	return waitForRange(ctx, c.Hypercore, r), nil
-}
-
-func (offline) Extension(c *store.Handle, name string, onMessage func(core.Key, []byte)) (rpc.LocalExtension, error) {
-	return noPeers{}, nil
 }
 
 // noPeers is an extension with nobody to talk to.

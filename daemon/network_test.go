@@ -1,59 +1,210 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/home"
 	"github.com/hspd/hsp/rpc"
 )
 
-// TestOffline: a daemon without a swarm answers every network call with
-// ErrNetworkUnavailable, an extension reaches no peer, and a download
-// completes when its blocks are appended.
-func TestOffline(t *testing.T) {
-	d := startDaemon(t, t.TempDir(), Options{})
+// TestNetworkStartsOnFirstNeed: a daemon used locally opens no port; the
+// first connect starts the swarm on a random port, which the config file
+// then remembers, so the next start listens on it at once.
+func TestNetworkStartsOnFirstNeed(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, dir, Options{SwarmHost: "127.0.0.1"})
 	c := dial(t, d)
 	ctx := context.Background()
-	unavailable := func(what string, err error) {
-		t.Helper()
-		if !errors.Is(err, rpc.ErrNetworkUnavailable) {
-			t.Errorf("%s: %v, want ErrNetworkUnavailable", what, err)
+	if st, err := c.Status(ctx); err != nil || st.Network.Available || d.SwarmAddr() != nil {
+		t.Fatalf("before any need: %+v, %v; listening on %v", st.Network, err, d.SwarmAddr())
+	}
+	if pl, err := c.Peers(ctx); err != nil || len(pl.Peers) != 0 {
+		t.Fatalf("peers before the swarm starts: %+v, %v", pl, err)
+	}
+	dead := deadAddr(t)
+	if _, err := c.Connect(ctx, dead); !errors.Is(err, rpc.ErrUnavailable) {
+		t.Fatalf("connect to %s where nothing listens: %v, want ErrUnavailable", dead, err)
+	}
+	st, err := c.Status(ctx)
+	if err != nil || !st.Network.Available || st.Network.Port == 0 || st.Network.Host != "127.0.0.1" {
+		t.Fatalf("after a connect: %+v, %v", st.Network, err)
+	}
+	cfg, err := home.LoadConfig(d.Paths().Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := cfg.Get("swarm-port"); v != strconv.Itoa(int(st.Network.Port)) {
+		t.Fatalf("config swarm-port %q, want %d", v, st.Network.Port)
+	}
+	if err := c.Configure(ctx, core.DiscoveryKey{1}, rpc.ConfigureOptions{Announce: true}); !errors.Is(err, rpc.ErrNetworkUnavailable) {
+		t.Fatalf("configure without discovery: %v", err)
+	}
+	c.Close()
+	d.Close()
+
+	port := int(st.Network.Port)
+	d2 := startDaemon(t, dir, Options{SwarmHost: "127.0.0.1", SwarmPort: port})
+	waitFor(t, "the remembered port to listen", func() bool { return d2.SwarmAddr() != nil })
+	if got := d2.SwarmAddr().(*net.TCPAddr).Port; got != port {
+		t.Fatalf("restarted on port %d, want %d", got, port)
+	}
+}
+
+// deadAddr is a 127.0.0.1 address where nothing listens.
+func deadAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// swarmDaemon starts a daemon whose swarm listens on 127.0.0.1 at once.
+func swarmDaemon(t *testing.T) (*Daemon, *rpc.Client, string) {
+	t.Helper()
+	d := startDaemon(t, t.TempDir(), Options{SwarmHost: "127.0.0.1", SwarmPort: freePort(t)})
+	waitFor(t, "the swarm to listen", func() bool { return d.SwarmAddr() != nil })
+	return d, dial(t, d), d.SwarmAddr().String()
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func blockOf(i int) []byte {
+	return []byte(fmt.Sprintf("block %d %s", i, bytes.Repeat([]byte{byte(i)}, i%300)))
+}
+
+// TestTwoDaemonsReplicate: B connects to A and downloads A's core to the
+// length A announces; a Get on B of a block B lacks fetches it; A serves
+// the core from its store although no client of A has it open; C then
+// downloads it from B.
+func TestTwoDaemonsReplicate(t *testing.T) {
+	ctx := context.Background()
+	_, ca, addrA := swarmDaemon(t)
+	wa, err := ca.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for i := 0; i < n; i += 100 {
+		var blocks [][]byte
+		for k := i; k < i+100; k++ {
+			blocks = append(blocks, blockOf(k))
+		}
+		if _, err := wa.Append(ctx, blocks...); err != nil {
+			t.Fatal(err)
 		}
 	}
-	unavailable("configure", c.Configure(ctx, core.DiscoveryKey{1}, rpc.ConfigureOptions{Announce: true}))
-	_, err := c.TopicStatus(ctx, core.DiscoveryKey{1})
-	unavailable("topic status", err)
-	_, err = c.Topics(ctx)
-	unavailable("topics", err)
-	_, err = c.Peers(ctx)
-	unavailable("peers", err)
-	_, err = c.Connect(ctx, "127.0.0.1:9")
-	unavailable("connect", err)
-	if st, err := c.Status(ctx); err != nil || st.Network.Available {
-		t.Fatalf("status: %+v, %v", st.Network, err)
-	}
+	key := wa.Key()
+	wa.Close() // A serves it from the store, by discovery key
 
-	rc, err := c.Open(ctx, rpc.OpenRequest{New: true})
+	_, cb, addrB := swarmDaemon(t)
+	rb, err := cb.Open(ctx, rpc.OpenRequest{Key: &key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	x, err := rc.RegisterExtension(ctx, "x", func(core.Key, []byte) {})
+	conn, err := cb.Connect(ctx, addrA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := x.Send(ctx, []byte("hi"), nil); err != nil || n != 0 {
-		t.Fatalf("extension send offline: %d, %v", n, err)
+	if got, err := rb.Get(ctx, 1234, core.GetOptions{Timeout: 10 * time.Second}); err != nil || !bytes.Equal(got, blockOf(1234)) {
+		t.Fatalf("get of a missing block: %q, %v", got, err)
 	}
-	dl, err := rc.Download(ctx, 0, 3, false)
+	dl, err := rb.DownloadRange(ctx, rpc.DownloadRange{ToPeers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waited := make(chan error, 1)
-	go func() { waited <- dl.Wait(ctx) }()
-	rc.Append(ctx, []byte("a"), []byte("b"), []byte("c"))
-	if err := <-waited; err != nil {
-		t.Fatalf("download completed by appends: %v", err)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := dl.Wait(wctx); err != nil {
+		t.Fatal(err)
 	}
+	p, err := dl.Progress(ctx)
+	if err != nil || !p.Done || p.End != n || p.Have != n || p.Peers != 1 || p.DownloadedBlocks < n-1 {
+		t.Fatalf("progress after the download: %+v, %v", p, err)
+	}
+	checkRemote(t, rb, n)
+	pl, err := cb.Peers(ctx)
+	if err != nil || len(pl.Peers) != 1 || !pl.Peers[0].Initiator || pl.Peers[0].DownloadedBytes == 0 ||
+		len(pl.Peers[0].DiscoveryKeys) != 1 || pl.Peers[0].DiscoveryKeys[0] != key.DiscoveryKey() {
+		t.Fatalf("B's peers: %+v, %v", pl, err)
+	}
+	if err := conn.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B's connection to close", func() bool {
+		pl, err := cb.Peers(ctx)
+		return err == nil && len(pl.Peers) == 0
+	})
+
+	_, cc, _ := swarmDaemon(t)
+	rc, err := cc.Open(ctx, rpc.OpenRequest{Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cc.Connect(ctx, addrB); err != nil {
+		t.Fatal(err)
+	}
+	dl, err = rc.DownloadRange(ctx, rpc.DownloadRange{ToPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dl.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	checkRemote(t, rc, n)
+}
+
+func checkRemote(t *testing.T, rc *rpc.RemoteCore, n int) {
+	t.Helper()
+	ctx := context.Background()
+	if info, err := rc.Info(ctx); err != nil || info.Length != uint64(n) {
+		t.Fatalf("info %+v, %v; want length %d", info, err, n)
+	}
+	for i := 0; i < n; i++ {
+		got, err := rc.Get(ctx, uint64(i), core.GetOptions{NoWait: true})
+		if err != nil || !bytes.Equal(got, blockOf(i)) {
+			t.Fatalf("block %d: %q, %v", i, got, err)
+		}
+	}
+}
+
+// TestPeerWithoutTheCore: a peer that lacks the core is counted as a
+// refusal, and a download to the peers' length never resolves from it.
+func TestPeerWithoutTheCore(t *testing.T) {
+	ctx := context.Background()
+	_, _, addrA := swarmDaemon(t)
+	_, cb, _ := swarmDaemon(t)
+	key := core.KeyPairFromSeed(make([]byte, 32)).PublicKey
+	rb, err := cb.Open(ctx, rpc.OpenRequest{Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.Connect(ctx, addrA); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := rb.DownloadRange(ctx, rpc.DownloadRange{ToPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a refusal", func() bool {
+		p, err := dl.Progress(ctx)
+		return err == nil && p.Refused == 1 && p.Connections == 1 && p.Peers == 0 && !p.Done
+	})
 }

@@ -30,6 +30,7 @@ func (d *Daemon) subsystems() []named {
 	list := []named{
 		{"rpc", rpcListener{srv: d.server, l: d.listener}},
 		{"gc", d.loaded},
+		{"swarm", d.swarm},
 	}
 	if d.tcp != nil {
 		list = append(list, named{"rpc-tcp", rpcListener{srv: d.server, l: d.tcp, tcp: true, token: d.token}})

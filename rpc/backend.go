@@ -34,11 +34,12 @@ type Network interface {
 	TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicStatus, error)
 	// Topics lists every configured discovery key.
 	Topics(ctx context.Context) ([]TopicStatus, error)
-	// Peers lists the connected peers.
-	Peers(ctx context.Context) ([]Peer, error)
+	// Peers lists the connected peers and the disconnects counted.
+	Peers(ctx context.Context) (PeerList, error)
 	// Connect dials a replication peer at HOST:PORT and returns it once
-	// the connection is up.
-	Connect(ctx context.Context, addr string) (Peer, error)
+	// the connection is up. The connection is kept (dialled again when it
+	// drops) until closeConn is called.
+	Connect(ctx context.Context, addr string) (p Peer, closeConn func(), err error)
 }
 
 // OpenRequest names the core to open: by Key, by Name (a writable core
@@ -69,10 +70,12 @@ type LocalCore interface {
 }
 
 // DownloadRange is a range of blocks to fetch: [Start, End), or with Live
-// and End 0 everything from Start on, for good.
+// and End 0 everything from Start on, for good. With ToPeers, End is
+// the longest length a peer announces when the download starts.
 type DownloadRange struct {
 	Start, End uint64
 	Live       bool
+	ToPeers    bool
 }
 
 // LocalDownload is a range being fetched.
@@ -84,6 +87,8 @@ type LocalDownload interface {
 	Err() error
 	// Cancel undownloads the range.
 	Cancel()
+	// Progress tells how far the download is.
+	Progress() DownloadProgress
 }
 
 // LocalExtension is a registered extension of one core.

@@ -49,13 +49,21 @@ func (c *Client) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicSt
 	})
 }
 
-// Peers lists the daemon's connected peers.
-func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
+// Peers lists the daemon's connected peers and the disconnects counted.
+func (c *Client) Peers(ctx context.Context) (PeerList, error) {
 	n, rel := c.network(ctx)
 	defer rel()
 	f, release := n.Peers(ctx, nil)
-	return await("list peers", clientErr, f.Struct, release, func(res schema.Network_peers_Results) ([]Peer, error) {
-		return list(res.Peers, readPeer)
+	return await("list peers", clientErr, f.Struct, release, func(res schema.Network_peers_Results) (PeerList, error) {
+		peers, err := list(res.Peers, readPeer)
+		if err != nil {
+			return PeerList{}, err
+		}
+		out := PeerList{Peers: peers, Disconnects: map[string]uint64{}}
+		if res.HasDisconnects() {
+			out.Disconnects, err = readCounts(res.Disconnects)
+		}
+		return out, err
 	})
 }
 
@@ -69,13 +77,32 @@ func (c *Client) Topics(ctx context.Context) ([]TopicStatus, error) {
 	})
 }
 
+// Connection is a replication connection the daemon keeps for this
+// client: dialled again when it drops, until Close or the client goes.
+type Connection struct {
+	Peer Peer
+	c    schema.Connection
+}
+
 // Connect has the daemon dial a replication peer at addr (HOST:PORT) and
-// returns it once connected.
-func (c *Client) Connect(ctx context.Context, addr string) (Peer, error) {
+// returns once connected. The daemon keeps the connection until Close.
+func (c *Client) Connect(ctx context.Context, addr string) (*Connection, error) {
 	n, rel := c.network(ctx)
 	defer rel()
 	f, release := n.Connect(ctx, func(p schema.Network_connect_Params) error { return p.SetAddress(addr) })
-	return await("connect to "+addr, clientErr, f.Struct, release, func(res schema.Network_connect_Results) (Peer, error) {
-		return field(res.Peer, readPeer)
+	return await("connect to "+addr, clientErr, f.Struct, release, func(res schema.Network_connect_Results) (*Connection, error) {
+		p, err := field(res.Peer, readPeer)
+		if err != nil {
+			return nil, err
+		}
+		return &Connection{Peer: p, c: res.Connection().AddRef()}, nil
 	})
+}
+
+// Close has the daemon close the connection and stop dialling it.
+func (c *Connection) Close(ctx context.Context) error {
+	f, release := c.c.Close(ctx, nil)
+	_, err := await("close connection to "+c.Peer.RemoteAddress, clientErr, f.Struct, release, nothing)
+	c.c.Release()
+	return err
 }

@@ -109,19 +109,68 @@ func writeNetworkStatus(out schema.NetworkStatus, in NetworkStatus) error {
 	out.SetPort(in.Port)
 	out.SetPeers(in.Peers)
 	out.SetTopics(in.Topics)
-	return writeOptionalKey(in.PublicKey, out.SetPublicKey)
+	out.SetUploadedBytes(in.UploadedBytes)
+	out.SetDownloadedBytes(in.DownloadedBytes)
+	return errors.Join(writeOptionalKey(in.PublicKey, out.SetPublicKey), out.SetHost(in.Host),
+		writeCounts(out.NewDisconnects, in.Disconnects))
 }
 
 func readNetworkStatus(in schema.NetworkStatus) (NetworkStatus, error) {
 	var r fieldReader
 	ns := NetworkStatus{
 		Available: in.Available(), PublicKey: readOptionalKey[core.Key](&r, "public key", in.PublicKey),
-		Port: in.Port(), Peers: in.Peers(), Topics: in.Topics(),
+		Port: in.Port(), Peers: in.Peers(), Topics: in.Topics(), Host: r.text(in.Host),
+		UploadedBytes: in.UploadedBytes(), DownloadedBytes: in.DownloadedBytes(),
+	}
+	var err error
+	if in.HasDisconnects() {
+		ns.Disconnects, err = readCounts(in.Disconnects)
+		r.fail(err)
 	}
 	return ns, r.done("network status")
 }
 
+// writeCounts writes a map of counts as a list sorted by key.
+func writeCounts(alloc func(int32) (schema.Count_List, error), counts map[string]uint64) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(counts))
+	return writeList(alloc, keys, func(out schema.Count, k string) error {
+		out.SetCount(counts[k])
+		return out.SetKey(k)
+	})
+}
+
+func readCounts(get func() (schema.Count_List, error)) (map[string]uint64, error) {
+	type kv struct {
+		k string
+		n uint64
+	}
+	pairs, err := list(get, func(c schema.Count) (kv, error) {
+		var r fieldReader
+		return kv{r.text(c.Key), c.Count()}, r.done("count")
+	})
+	out := make(map[string]uint64, len(pairs))
+	for _, p := range pairs {
+		out[p.k] = p.n
+	}
+	return out, err
+}
+
 func writePeer(out schema.Peer, in Peer) error {
+	out.SetUploadedBytes(in.UploadedBytes)
+	out.SetDownloadedBytes(in.DownloadedBytes)
+	out.SetInitiator(in.Initiator)
+	dks, err := out.NewDiscoveryKeys(int32(len(in.DiscoveryKeys)))
+	if err != nil {
+		return err
+	}
+	for i, dk := range in.DiscoveryKeys {
+		if err := dks.Set(i, dk[:]); err != nil {
+			return err
+		}
+	}
 	return errors.Join(out.SetRemotePublicKey(in.RemotePublicKey[:]), out.SetRemoteAddress(in.RemoteAddress), out.SetType(in.Type))
 }
 
@@ -129,9 +178,40 @@ func readPeer(in schema.Peer) (Peer, error) {
 	var r fieldReader
 	p := Peer{
 		RemotePublicKey: readKey[core.Key](&r, "remote public key", in.RemotePublicKey),
-		RemoteAddress:   r.text(in.RemoteAddress), Type: r.text(in.Type),
+		RemoteAddress:   r.text(in.RemoteAddress), Type: r.text(in.Type), Initiator: in.Initiator(),
+		UploadedBytes: in.UploadedBytes(), DownloadedBytes: in.DownloadedBytes(),
+		DiscoveryKeys: []core.DiscoveryKey{},
+	}
+	dks, err := in.DiscoveryKeys()
+	r.fail(err)
+	for i := range dks.Len() {
+		p.DiscoveryKeys = append(p.DiscoveryKeys, readKey[core.DiscoveryKey](&r, "discovery key", func() ([]byte, error) { return dks.At(i) }))
 	}
 	return p, r.done("peer")
+}
+
+func writeDownloadProgress(out schema.DownloadProgress, in DownloadProgress) {
+	out.SetStart(in.Start)
+	out.SetEnd(in.End)
+	out.SetLive(in.Live)
+	out.SetHave(in.Have)
+	out.SetDownloadedBlocks(in.DownloadedBlocks)
+	out.SetDownloadedBytes(in.DownloadedBytes)
+	out.SetPeers(in.Peers)
+	out.SetKnown(in.Known)
+	out.SetRefused(in.Refused)
+	out.SetRemoteLength(in.RemoteLength)
+	out.SetConnections(in.Connections)
+	out.SetDone(in.Done)
+}
+
+func readDownloadProgress(in schema.DownloadProgress) DownloadProgress {
+	return DownloadProgress{
+		Start: in.Start(), End: in.End(), Live: in.Live(), Have: in.Have(),
+		DownloadedBlocks: in.DownloadedBlocks(), DownloadedBytes: in.DownloadedBytes(),
+		Peers: in.Peers(), Known: in.Known(), Refused: in.Refused(),
+		RemoteLength: in.RemoteLength(), Connections: in.Connections(), Done: in.Done(),
+	}
 }
 
 func writeTopicStatus(out schema.TopicStatus, in TopicStatus) error {

@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"fmt"
 	"reflect"
 	"testing"
 
@@ -33,8 +32,19 @@ func fillAll(t *testing.T, v reflect.Value, seed *uint64) {
 		v.SetInt(int64(n))
 	case reflect.Map:
 		m := reflect.MakeMap(v.Type())
-		m.SetMapIndex(reflect.ValueOf(fmt.Sprintf("k%d", n)), reflect.ValueOf(fmt.Sprintf("v%d", n)))
+		for range 2 {
+			key, val := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			fillAll(t, key, seed)
+			fillAll(t, val, seed)
+			m.SetMapIndex(key, val)
+		}
 		v.Set(m)
+	case reflect.Slice:
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := range 2 {
+			fillAll(t, s.Index(i), seed)
+		}
+		v.Set(s)
 	case reflect.Array:
 		for i := range v.Len() {
 			v.Index(i).SetUint(uint64(byte(n + uint64(i))))
@@ -83,6 +93,12 @@ func TestMappingsRoundTripEveryField(t *testing.T) {
 	t.Run("Peer", func(t *testing.T) { roundTrip(t, schema.NewRootPeer, writePeer, readPeer) })
 	t.Run("TopicStatus", func(t *testing.T) { roundTrip(t, schema.NewRootTopicStatus, writeTopicStatus, readTopicStatus) })
 	t.Run("Node", func(t *testing.T) { roundTrip(t, schema.NewRootNode, writeNode, readNode) })
+	t.Run("DownloadProgress", func(t *testing.T) {
+		roundTrip(t, schema.NewRootDownloadProgress, func(out schema.DownloadProgress, in DownloadProgress) error {
+			writeDownloadProgress(out, in)
+			return nil
+		}, func(in schema.DownloadProgress) (DownloadProgress, error) { return readDownloadProgress(in), nil })
+	})
 }
 
 // TestMappingsRejectBadKeys: a key of the wrong length is an error, an

@@ -33,6 +33,8 @@ var (
 	ErrBusy = errors.New("daemon busy")
 	// ErrDiskFull: the daemon's disk has too little free space to write.
 	ErrDiskFull = errors.New("disk full")
+	// ErrUnavailable: no peer could be reached, or none has what was asked.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // wireCodes name the errors that cross the socket. The server puts the code
@@ -56,6 +58,7 @@ var wireCodes = []struct {
 	{"limit", ErrLimit},
 	{"busy", ErrBusy},
 	{"disk-full", ErrDiskFull},
+	{"unavailable", ErrUnavailable},
 	{"deadline", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }

@@ -23,6 +23,7 @@ type memNetwork struct {
 	mu      sync.Mutex
 	topics  map[core.DiscoveryKey]TopicStatus
 	exts    map[string][]func(core.Key, []byte)
+	conns   map[string]bool // kept connections, by address
 }
 
 func (n *memNetwork) Configure(ctx context.Context, dk core.DiscoveryKey, opts ConfigureOptions) error {
@@ -62,21 +63,41 @@ func (n *memNetwork) Topics(ctx context.Context) ([]TopicStatus, error) {
 	return out, nil
 }
 
-func (n *memNetwork) Peers(ctx context.Context) ([]Peer, error) {
+func (n *memNetwork) Peers(ctx context.Context) (PeerList, error) {
 	if n.offline {
-		return nil, errOffline
+		return PeerList{}, errOffline
 	}
-	return []Peer{{RemotePublicKey: memPeer, RemoteAddress: "127.0.0.1:1", Type: "tcp"}}, nil
+	p := Peer{RemotePublicKey: memPeer, RemoteAddress: "127.0.0.1:1", Type: "tcp", UploadedBytes: 7,
+		DiscoveryKeys: []core.DiscoveryKey{{9}}}
+	return PeerList{Peers: []Peer{p}, Disconnects: map[string]uint64{"bad-data": 2}}, nil
 }
 
-func (n *memNetwork) Connect(ctx context.Context, addr string) (Peer, error) {
+func (n *memNetwork) Connect(ctx context.Context, addr string) (Peer, func(), error) {
 	if n.offline {
-		return Peer{}, errOffline
+		return Peer{}, nil, errOffline
 	}
 	if addr == "refuse:1" {
-		return Peer{}, fmt.Errorf("connect to %s: %w", addr, ErrNetworkUnavailable)
+		return Peer{}, nil, fmt.Errorf("connect to %s: %w", addr, ErrNetworkUnavailable)
 	}
-	return Peer{RemotePublicKey: memPeer, RemoteAddress: addr, Type: "tcp"}, nil
+	n.mu.Lock()
+	if n.conns == nil {
+		n.conns = map[string]bool{}
+	}
+	n.conns[addr] = true
+	n.mu.Unlock()
+	closeConn := func() {
+		n.mu.Lock()
+		delete(n.conns, addr)
+		n.mu.Unlock()
+	}
+	return Peer{RemotePublicKey: memPeer, RemoteAddress: addr, Type: "tcp", Initiator: true}, closeConn, nil
+}
+
+// kept reports whether the connection to addr is kept.
+func (n *memNetwork) kept(addr string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.conns[addr]
 }
 
 // memCore is a LocalCore over an in-memory Hypercore.
@@ -119,6 +140,14 @@ type memDownload struct {
 func (d *memDownload) Done() <-chan struct{} { return d.done }
 func (d *memDownload) Err() error            { return d.err }
 func (d *memDownload) Cancel()               { d.cancel() }
+func (d *memDownload) Progress() DownloadProgress {
+	select {
+	case <-d.done:
+		return DownloadProgress{Done: d.err == nil, Peers: 1}
+	default:
+		return DownloadProgress{Peers: 1}
+	}
+}
 
 func (c *memCore) Extension(name string, onMessage func(core.Key, []byte)) (LocalExtension, error) {
 	c.net.mu.Lock()

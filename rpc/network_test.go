@@ -18,7 +18,7 @@ func newNetPair(t *testing.T) (*memBackend, *Client) {
 // TestNetworkTranslates: every Network call reaches the backend and its
 // answer comes back whole.
 func TestNetworkTranslates(t *testing.T) {
-	_, c := newNetPair(t)
+	b, c := newNetPair(t)
 	ctx := context.Background()
 	dk := core.DiscoveryKey{7, 7, 7}
 	if err := c.Configure(ctx, dk, ConfigureOptions{Announce: true, Lookup: false}); err != nil {
@@ -35,19 +35,35 @@ func TestNetworkTranslates(t *testing.T) {
 	if err != nil || len(topics) != 1 || topics[0] != ts {
 		t.Fatalf("topics: %+v, %v", topics, err)
 	}
-	peers, err := c.Peers(ctx)
-	if err != nil || len(peers) != 1 || peers[0].RemotePublicKey != memPeer || peers[0].Type != "tcp" {
-		t.Fatalf("peers: %+v, %v", peers, err)
+	pl, err := c.Peers(ctx)
+	if err != nil || len(pl.Peers) != 1 || pl.Peers[0].RemotePublicKey != memPeer || pl.Peers[0].Type != "tcp" ||
+		pl.Peers[0].UploadedBytes != 7 || len(pl.Peers[0].DiscoveryKeys) != 1 || pl.Disconnects["bad-data"] != 2 {
+		t.Fatalf("peers: %+v, %v", pl, err)
 	}
-	p, err := c.Connect(ctx, "127.0.0.1:4000")
-	if err != nil || p.RemoteAddress != "127.0.0.1:4000" || p.RemotePublicKey != memPeer {
-		t.Fatalf("connect: %+v, %v", p, err)
+	conn, err := c.Connect(ctx, "127.0.0.1:4000")
+	if err != nil || conn.Peer.RemoteAddress != "127.0.0.1:4000" || conn.Peer.RemotePublicKey != memPeer || !conn.Peer.Initiator {
+		t.Fatalf("connect: %+v, %v", conn, err)
+	}
+	if !b.network().kept("127.0.0.1:4000") {
+		t.Fatal("the connection is not kept after connect")
+	}
+	if err := conn.Close(ctx); err != nil || b.network().kept("127.0.0.1:4000") {
+		t.Fatalf("close: %v; still kept: %v", err, b.network().kept("127.0.0.1:4000"))
 	}
 	if _, err := c.Connect(ctx, "refuse:1"); !errors.Is(err, ErrNetworkUnavailable) {
 		t.Fatalf("a refused connect: %v", err)
 	}
 	if _, err := c.Connect(ctx, ""); !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("connect without an address: %v", err)
+	}
+	if _, err := c.Connect(ctx, "127.0.0.1:4001"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close() // the session ends: its connections go with it
+	for end := time.Now().Add(5 * time.Second); b.network().kept("127.0.0.1:4001"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("a connection outlived its session")
+		}
 	}
 }
 

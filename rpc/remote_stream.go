@@ -76,16 +76,24 @@ type Download struct {
 	d schema.Download
 }
 
-// Download asks the daemon to fetch [start, end) (end 0 means the core's
-// length; with live, everything, for good). Blocks arrive from peers once
-// replication lands; a range whose blocks are all here is complete at once.
+// Download asks the daemon to fetch [start, end) from peers (end 0 means
+// the core's length; with live, everything, for good). A range whose
+// blocks are all here is complete at once.
 func (r *RemoteCore) Download(ctx context.Context, start, end uint64, live bool) (*Download, error) {
+	return r.DownloadRange(ctx, DownloadRange{Start: start, End: end, Live: live})
+}
+
+// DownloadRange asks the daemon to fetch a range; see DownloadRange (with
+// ToPeers, the range ends at the longest length a peer announces).
+func (r *RemoteCore) DownloadRange(ctx context.Context, dr DownloadRange) (*Download, error) {
+	start, end := dr.Start, dr.End
 	ctx, cancel := r.call(ctx)
 	defer cancel()
 	f, release := r.c.Download(ctx, func(p schema.Core_download_Params) error {
-		p.SetStart(start)
-		p.SetEnd(end)
-		p.SetLive(live)
+		p.SetStart(dr.Start)
+		p.SetEnd(dr.End)
+		p.SetLive(dr.Live)
+		p.SetToPeers(dr.ToPeers)
 		return nil
 	})
 	return await(fmt.Sprintf("download [%d, %d)", start, end), r.fail(ctx), f.Struct, release, func(res schema.Core_download_Results) (*Download, error) {
@@ -108,6 +116,20 @@ func (d *Download) Cancel(ctx context.Context) error {
 	f, release := d.d.Cancel(ctx, nil)
 	_, err := await("cancel download", d.r.fail(ctx), f.Struct, release, nothing)
 	return err
+}
+
+// Progress tells how far the download is.
+func (d *Download) Progress(ctx context.Context) (DownloadProgress, error) {
+	ctx, cancel := d.r.call(ctx)
+	defer cancel()
+	f, release := d.d.Progress(ctx, nil)
+	return await("download progress", d.r.fail(ctx), f.Struct, release, func(res schema.Download_progress_Results) (DownloadProgress, error) {
+		p, err := res.Progress()
+		if err != nil {
+			return DownloadProgress{}, err
+		}
+		return readDownloadProgress(p), nil
+	})
 }
 
 // Release drops the download; an incomplete one is undownloaded.

@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
@@ -54,7 +56,7 @@ func (s networkServer) AllStatuses(ctx context.Context, call schema.Network_allS
 }
 
 func (s networkServer) Peers(ctx context.Context, call schema.Network_peers) error {
-	peers, err := s.n.Peers(ctx)
+	pl, err := s.n.Peers(ctx)
 	if err != nil {
 		return toWire(err)
 	}
@@ -62,7 +64,7 @@ func (s networkServer) Peers(ctx context.Context, call schema.Network_peers) err
 	if err != nil {
 		return err
 	}
-	return writeList(res.NewPeers, peers, writePeer)
+	return errors.Join(writeList(res.NewPeers, pl.Peers, writePeer), writeCounts(res.NewDisconnects, pl.Disconnects))
 }
 
 func (s networkServer) Connect(ctx context.Context, call schema.Network_connect) error {
@@ -71,20 +73,38 @@ func (s networkServer) Connect(ctx context.Context, call schema.Network_connect)
 	if err != nil || addr == "" || len(addr) > 512 {
 		return toWire(fmt.Errorf("connect: give HOST:PORT: %w", ErrBadRequest))
 	}
-	p, err := s.n.Connect(ctx, addr)
+	p, closeConn, err := s.n.Connect(ctx, addr)
 	if err != nil {
 		return toWire(err)
 	}
 	res, err := call.AllocResults()
 	if err != nil {
+		closeConn()
 		return err
 	}
 	out, err := res.NewPeer()
 	if err != nil {
+		closeConn()
+		return err
+	}
+	cs := &connectionServer{close: sync.OnceFunc(closeConn)}
+	if err := res.SetConnection(schema.Connection_ServerToClient(cs)); err != nil {
+		closeConn()
 		return err
 	}
 	return writePeer(out, p)
 }
+
+// connectionServer is a client's hold on a connection it asked for: it
+// lasts until the client closes or drops it, or its session ends.
+type connectionServer struct{ close func() }
+
+func (c *connectionServer) Close(ctx context.Context, call schema.Connection_close) error {
+	c.close()
+	return nil
+}
+
+func (c *connectionServer) Shutdown() { c.close() }
 
 // discoveryKeyArg reads a discovery key argument of a call.
 func discoveryKeyArg(get func() ([]byte, error)) (core.DiscoveryKey, error) {

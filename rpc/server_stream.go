@@ -28,8 +28,11 @@ func (c *coreServer) Download(ctx context.Context, call schema.Core_download) er
 		return err
 	}
 	a := call.Args()
-	r := DownloadRange{Start: a.Start(), End: a.End(), Live: a.Live()}
-	if r.End == 0 && !r.Live {
+	r := DownloadRange{Start: a.Start(), End: a.End(), Live: a.Live(), ToPeers: a.ToPeers()}
+	if r.ToPeers && (r.Live || r.End != 0) {
+		return toWire(fmt.Errorf("download to the peers' length: no end and not live: %w", ErrBadRequest))
+	}
+	if r.End == 0 && !r.Live && !r.ToPeers {
 		r.End = cr.Length()
 	}
 	if r.End < r.Start && !(r.Live && r.End == 0) {
@@ -78,6 +81,19 @@ func (d *downloadServer) Wait(ctx context.Context, call schema.Download_wait) er
 
 func (d *downloadServer) Cancel(ctx context.Context, call schema.Download_cancel) error {
 	d.d.Cancel()
+	return nil
+}
+
+func (d *downloadServer) Progress(ctx context.Context, call schema.Download_progress) error {
+	res, err := call.AllocResults()
+	if err != nil {
+		return err
+	}
+	out, err := res.NewProgress()
+	if err != nil {
+		return err
+	}
+	writeDownloadProgress(out, d.d.Progress())
 	return nil
 }
 

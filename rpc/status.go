@@ -39,9 +39,17 @@ type NetworkStatus struct {
 	PublicKey core.Key `json:"publicKey,omitzero"`
 	// Port is the swarm's UDP and TCP port.
 	Port uint16 `json:"port,omitempty"`
+	// Host is the address the swarm listens on; "" is every interface.
+	Host string `json:"host,omitempty"`
 	// Peers counts connected peers; Topics the joined discovery keys.
 	Peers  uint32 `json:"peers"`
 	Topics uint32 `json:"topics"`
+	// UploadedBytes and DownloadedBytes count the verified block bytes
+	// sent to and received from peers since the daemon started.
+	UploadedBytes   uint64 `json:"uploadedBytes"`
+	DownloadedBytes uint64 `json:"downloadedBytes"`
+	// Disconnects counts the peers cut off for misbehaving, by reason.
+	Disconnects map[string]uint64 `json:"disconnects,omitempty"`
 }
 
 // CoreInfo describes one core.
@@ -81,4 +89,45 @@ type Peer struct {
 	RemoteAddress string `json:"remoteAddress"`
 	// Type is how the connection runs: "tcp" or "utp".
 	Type string `json:"type"`
+	// Initiator is set when the daemon dialled the peer.
+	Initiator bool `json:"initiator"`
+	// UploadedBytes and DownloadedBytes count the verified block bytes
+	// sent to and received from the peer.
+	UploadedBytes   uint64 `json:"uploadedBytes"`
+	DownloadedBytes uint64 `json:"downloadedBytes"`
+	// DiscoveryKeys are the cores replicating with the peer.
+	DiscoveryKeys []core.DiscoveryKey `json:"discoveryKeys"`
+}
+
+// PeerList is what `hsp peers` shows: the connected peers and the peers
+// cut off since the daemon started, counted by reason.
+type PeerList struct {
+	Peers       []Peer            `json:"peers"`
+	Disconnects map[string]uint64 `json:"disconnects"`
+}
+
+// DownloadProgress tells how far a download is.
+type DownloadProgress struct {
+	// Start and End are the range; End is 0 while a download to the
+	// peers' length waits for a peer to say its length, and with Live.
+	Start uint64 `json:"start"`
+	End   uint64 `json:"end"`
+	Live  bool   `json:"live,omitempty"`
+	// Have counts the blocks of the range stored: verified and synced.
+	Have uint64 `json:"have"`
+	// DownloadedBlocks and DownloadedBytes are what this download fetched.
+	DownloadedBlocks uint64 `json:"downloadedBlocks"`
+	DownloadedBytes  uint64 `json:"downloadedBytes"`
+	// Peers replicate the core; Known of them told what they have;
+	// Refused counts connected peers that do not have the core.
+	Peers   uint32 `json:"peers"`
+	Known   uint32 `json:"known"`
+	Refused uint32 `json:"refused"`
+	// RemoteLength is the longest length a peer announced.
+	RemoteLength uint64 `json:"remoteLength"`
+	// Connections counts the daemon's connected peers, whatever they
+	// replicate.
+	Connections uint32 `json:"connections"`
+	// Done is set once every block of the range is stored.
+	Done bool `json:"done"`
 }

@@ -44,6 +44,18 @@ struct NetworkStatus {
   port @2 :UInt16;
   peers @3 :UInt32;
   topics @4 :UInt32;
+  # the host the swarm listens on ("" for every interface)
+  host @5 :Text;
+  # verified block bytes sent to and received from peers since the start
+  uploadedBytes @6 :UInt64;
+  downloadedBytes @7 :UInt64;
+  # peers cut off, by reason
+  disconnects @8 :List(Count);
+}
+
+struct Count {
+  key @0 :Text;
+  count @1 :UInt64;
 }
 
 struct CoreInfo {
@@ -83,9 +95,10 @@ interface Core {
   seek @3 (byteOffset :UInt64) -> (index :UInt64, offset :UInt64);
   has @4 (index :UInt64) -> (has :Bool);
   downloaded @5 (start :UInt64, end :UInt64) -> (count :UInt64);
-  # download asks for [start, end) (end 0 with live: everything, for good).
-  # Release the Download, or call cancel, to undownload.
-  download @6 (start :UInt64, end :UInt64, live :Bool) -> (download :Download);
+  # download asks for [start, end) (end 0 with live: everything, for good;
+  # with toPeers, end is the longest length a peer announces when the
+  # download starts). Release the Download, or call cancel, to undownload.
+  download @6 (start :UInt64, end :UInt64, live :Bool, toPeers :Bool) -> (download :Download);
   # read streams blocks [start, end) (live: and every later one) through
   # the cursor, many blocks per call.
   read @7 (start :UInt64, end :UInt64, live :Bool) -> (cursor :Cursor);
@@ -104,6 +117,29 @@ interface Download {
   # wait returns once every block of the range is here.
   wait @0 () -> ();
   cancel @1 () -> ();
+  progress @2 () -> (progress :DownloadProgress);
+}
+
+struct DownloadProgress {
+  start @0 :UInt64;
+  # end of the range; 0 while a toPeers download waits for a peer's length
+  end @1 :UInt64;
+  live @2 :Bool;
+  # blocks of the range stored (verified and synced)
+  have @3 :UInt64;
+  # what this download fetched so far
+  downloadedBlocks @4 :UInt64;
+  downloadedBytes @5 :UInt64;
+  # peers replicating the core; of them, those that told what they have;
+  # connected peers that refused the core
+  peers @6 :UInt32;
+  known @7 :UInt32;
+  refused @8 :UInt32;
+  # the longest length a peer announced
+  remoteLength @9 :UInt64;
+  # connected peers, whatever they replicate
+  connections @10 :UInt32;
+  done @11 :Bool;
 }
 
 interface Cursor {
@@ -137,6 +173,13 @@ struct Peer {
   remotePublicKey @0 :Data;
   remoteAddress @1 :Text;
   type @2 :Text;
+  # verified block bytes sent to and received from this peer
+  uploadedBytes @3 :UInt64;
+  downloadedBytes @4 :UInt64;
+  # the discovery keys of the cores replicating with this peer
+  discoveryKeys @5 :List(Data);
+  # we dialled it
+  initiator @6 :Bool;
 }
 
 interface EventSink {
@@ -156,10 +199,15 @@ interface Network {
   configure @0 (discoveryKey :Data, announce :Bool, lookup :Bool, flush :Bool, remember :Bool) -> ();
   status @1 (discoveryKey :Data) -> (announce :Bool, lookup :Bool);
   allStatuses @2 () -> (statuses :List(TopicStatus));
-  peers @3 () -> (peers :List(Peer));
+  peers @3 () -> (peers :List(Peer), disconnects :List(Count));
   # connect dials a replication peer at HOST:PORT and answers once the
-  # connection is up.
-  connect @4 (address :Text) -> (peer :Peer);
+  # connection is up. The daemon keeps it, dialling again with backoff
+  # when it drops, until the Connection is released or closed.
+  connect @4 (address :Text) -> (peer :Peer, connection :Connection);
+}
+
+interface Connection {
+  close @0 () -> ();
 }
 
 struct TopicStatus {

@@ -1485,12 +1485,12 @@ type NetworkStatus capnp.Struct
 const NetworkStatus_TypeID = 0xc2d398887e34c7ca
 
 func NewNetworkStatus(s *capnp.Segment) (NetworkStatus, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 3})
 	return NetworkStatus(st), err
 }
 
 func NewRootNetworkStatus(s *capnp.Segment) (NetworkStatus, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 32, PointerCount: 3})
 	return NetworkStatus(st), err
 }
 
@@ -1571,12 +1571,70 @@ func (s NetworkStatus) SetTopics(v uint32) {
 	capnp.Struct(s).SetUint32(8, v)
 }
 
+func (s NetworkStatus) Host() (string, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.Text(), err
+}
+
+func (s NetworkStatus) HasHost() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s NetworkStatus) HostBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return p.TextBytes(), err
+}
+
+func (s NetworkStatus) SetHost(v string) error {
+	return capnp.Struct(s).SetText(1, v)
+}
+
+func (s NetworkStatus) UploadedBytes() uint64 {
+	return capnp.Struct(s).Uint64(16)
+}
+
+func (s NetworkStatus) SetUploadedBytes(v uint64) {
+	capnp.Struct(s).SetUint64(16, v)
+}
+
+func (s NetworkStatus) DownloadedBytes() uint64 {
+	return capnp.Struct(s).Uint64(24)
+}
+
+func (s NetworkStatus) SetDownloadedBytes(v uint64) {
+	capnp.Struct(s).SetUint64(24, v)
+}
+
+func (s NetworkStatus) Disconnects() (Count_List, error) {
+	p, err := capnp.Struct(s).Ptr(2)
+	return Count_List(p.List()), err
+}
+
+func (s NetworkStatus) HasDisconnects() bool {
+	return capnp.Struct(s).HasPtr(2)
+}
+
+func (s NetworkStatus) SetDisconnects(v Count_List) error {
+	return capnp.Struct(s).SetPtr(2, v.ToPtr())
+}
+
+// NewDisconnects sets the disconnects field to a newly
+// allocated Count_List, preferring placement in s's segment.
+func (s NetworkStatus) NewDisconnects(n int32) (Count_List, error) {
+	l, err := NewCount_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return Count_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(2, l.ToPtr())
+	return l, err
+}
+
 // NetworkStatus_List is a list of NetworkStatus.
 type NetworkStatus_List = capnp.StructList[NetworkStatus]
 
 // NewNetworkStatus creates a new list of NetworkStatus.
 func NewNetworkStatus_List(s *capnp.Segment, sz int32) (NetworkStatus_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 16, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 32, PointerCount: 3}, sz)
 	return capnp.StructList[NetworkStatus](l), err
 }
 
@@ -1586,6 +1644,96 @@ type NetworkStatus_Future struct{ *capnp.Future }
 func (f NetworkStatus_Future) Struct() (NetworkStatus, error) {
 	p, err := f.Future.Ptr()
 	return NetworkStatus(p.Struct()), err
+}
+
+type Count capnp.Struct
+
+// Count_TypeID is the unique identifier for the type Count.
+const Count_TypeID = 0xd8f7600b69b14309
+
+func NewCount(s *capnp.Segment) (Count, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Count(st), err
+}
+
+func NewRootCount(s *capnp.Segment) (Count, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1})
+	return Count(st), err
+}
+
+func ReadRootCount(msg *capnp.Message) (Count, error) {
+	root, err := msg.Root()
+	return Count(root.Struct()), err
+}
+
+func (s Count) String() string {
+	str, _ := text.Marshal(0xd8f7600b69b14309, capnp.Struct(s))
+	return str
+}
+
+func (s Count) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Count) DecodeFromPtr(p capnp.Ptr) Count {
+	return Count(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Count) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Count) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Count) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Count) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Count) Key() (string, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.Text(), err
+}
+
+func (s Count) HasKey() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Count) KeyBytes() ([]byte, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return p.TextBytes(), err
+}
+
+func (s Count) SetKey(v string) error {
+	return capnp.Struct(s).SetText(0, v)
+}
+
+func (s Count) Count() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s Count) SetCount(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+// Count_List is a list of Count.
+type Count_List = capnp.StructList[Count]
+
+// NewCount creates a new list of Count.
+func NewCount_List(s *capnp.Segment, sz int32) (Count_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 8, PointerCount: 1}, sz)
+	return capnp.StructList[Count](l), err
+}
+
+// Count_Future is a wrapper for a Count promised by a client call.
+type Count_Future struct{ *capnp.Future }
+
+func (f Count_Future) Struct() (Count, error) {
+	p, err := f.Future.Ptr()
+	return Count(p.Struct()), err
 }
 
 type CoreInfo capnp.Struct
@@ -4482,6 +4630,14 @@ func (s Core_download_Params) SetLive(v bool) {
 	capnp.Struct(s).SetBit(128, v)
 }
 
+func (s Core_download_Params) ToPeers() bool {
+	return capnp.Struct(s).Bit(129)
+}
+
+func (s Core_download_Params) SetToPeers(v bool) {
+	capnp.Struct(s).SetBit(129, v)
+}
+
 // Core_download_Params_List is a list of Core_download_Params.
 type Core_download_Params_List = capnp.StructList[Core_download_Params]
 
@@ -5916,6 +6072,26 @@ func (c Download) Cancel(ctx context.Context, params func(Download_cancel_Params
 
 }
 
+func (c Download) Progress(ctx context.Context, params func(Download_progress_Params) error) (Download_progress_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xd65a5a977917930d,
+			MethodID:      2,
+			InterfaceName: "hsp.capnp:Download",
+			MethodName:    "progress",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Download_progress_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Download_progress_Results_Future{Future: ans.Future()}, release
+
+}
+
 func (c Download) WaitStreaming() error {
 	return capnp.Client(c).WaitStreaming()
 }
@@ -5992,6 +6168,8 @@ type Download_Server interface {
 	Wait(context.Context, Download_wait) error
 
 	Cancel(context.Context, Download_cancel) error
+
+	Progress(context.Context, Download_progress) error
 }
 
 // Download_NewServer creates a new Server from an implementation of Download_Server.
@@ -6010,7 +6188,7 @@ func Download_ServerToClient(s Download_Server) Download {
 // This can be used to create a more complicated Server.
 func Download_Methods(methods []server.Method, s Download_Server) []server.Method {
 	if cap(methods) == 0 {
-		methods = make([]server.Method, 0, 2)
+		methods = make([]server.Method, 0, 3)
 	}
 
 	methods = append(methods, server.Method{
@@ -6034,6 +6212,18 @@ func Download_Methods(methods []server.Method, s Download_Server) []server.Metho
 		},
 		Impl: func(ctx context.Context, call *server.Call) error {
 			return s.Cancel(ctx, Download_cancel{call})
+		},
+	})
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xd65a5a977917930d,
+			MethodID:      2,
+			InterfaceName: "hsp.capnp:Download",
+			MethodName:    "progress",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Progress(ctx, Download_progress{call})
 		},
 	})
 
@@ -6072,6 +6262,23 @@ func (c Download_cancel) Args() Download_cancel_Params {
 func (c Download_cancel) AllocResults() (Download_cancel_Results, error) {
 	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
 	return Download_cancel_Results(r), err
+}
+
+// Download_progress holds the state for a server call to Download.progress.
+// See server.Call for documentation.
+type Download_progress struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Download_progress) Args() Download_progress_Params {
+	return Download_progress_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Download_progress) AllocResults() (Download_progress_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Download_progress_Results(r), err
 }
 
 // Download_List is a list of Download.
@@ -6341,6 +6548,322 @@ type Download_cancel_Results_Future struct{ *capnp.Future }
 func (f Download_cancel_Results_Future) Struct() (Download_cancel_Results, error) {
 	p, err := f.Future.Ptr()
 	return Download_cancel_Results(p.Struct()), err
+}
+
+type Download_progress_Params capnp.Struct
+
+// Download_progress_Params_TypeID is the unique identifier for the type Download_progress_Params.
+const Download_progress_Params_TypeID = 0xdb8ba1ab9fce35ac
+
+func NewDownload_progress_Params(s *capnp.Segment) (Download_progress_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Download_progress_Params(st), err
+}
+
+func NewRootDownload_progress_Params(s *capnp.Segment) (Download_progress_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Download_progress_Params(st), err
+}
+
+func ReadRootDownload_progress_Params(msg *capnp.Message) (Download_progress_Params, error) {
+	root, err := msg.Root()
+	return Download_progress_Params(root.Struct()), err
+}
+
+func (s Download_progress_Params) String() string {
+	str, _ := text.Marshal(0xdb8ba1ab9fce35ac, capnp.Struct(s))
+	return str
+}
+
+func (s Download_progress_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Download_progress_Params) DecodeFromPtr(p capnp.Ptr) Download_progress_Params {
+	return Download_progress_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Download_progress_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Download_progress_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Download_progress_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Download_progress_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Download_progress_Params_List is a list of Download_progress_Params.
+type Download_progress_Params_List = capnp.StructList[Download_progress_Params]
+
+// NewDownload_progress_Params creates a new list of Download_progress_Params.
+func NewDownload_progress_Params_List(s *capnp.Segment, sz int32) (Download_progress_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Download_progress_Params](l), err
+}
+
+// Download_progress_Params_Future is a wrapper for a Download_progress_Params promised by a client call.
+type Download_progress_Params_Future struct{ *capnp.Future }
+
+func (f Download_progress_Params_Future) Struct() (Download_progress_Params, error) {
+	p, err := f.Future.Ptr()
+	return Download_progress_Params(p.Struct()), err
+}
+
+type Download_progress_Results capnp.Struct
+
+// Download_progress_Results_TypeID is the unique identifier for the type Download_progress_Results.
+const Download_progress_Results_TypeID = 0xdd7ce4044c74f41d
+
+func NewDownload_progress_Results(s *capnp.Segment) (Download_progress_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Download_progress_Results(st), err
+}
+
+func NewRootDownload_progress_Results(s *capnp.Segment) (Download_progress_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	return Download_progress_Results(st), err
+}
+
+func ReadRootDownload_progress_Results(msg *capnp.Message) (Download_progress_Results, error) {
+	root, err := msg.Root()
+	return Download_progress_Results(root.Struct()), err
+}
+
+func (s Download_progress_Results) String() string {
+	str, _ := text.Marshal(0xdd7ce4044c74f41d, capnp.Struct(s))
+	return str
+}
+
+func (s Download_progress_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Download_progress_Results) DecodeFromPtr(p capnp.Ptr) Download_progress_Results {
+	return Download_progress_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Download_progress_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Download_progress_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Download_progress_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Download_progress_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s Download_progress_Results) Progress() (DownloadProgress, error) {
+	p, err := capnp.Struct(s).Ptr(0)
+	return DownloadProgress(p.Struct()), err
+}
+
+func (s Download_progress_Results) HasProgress() bool {
+	return capnp.Struct(s).HasPtr(0)
+}
+
+func (s Download_progress_Results) SetProgress(v DownloadProgress) error {
+	return capnp.Struct(s).SetPtr(0, capnp.Struct(v).ToPtr())
+}
+
+// NewProgress sets the progress field to a newly
+// allocated DownloadProgress struct, preferring placement in s's segment.
+func (s Download_progress_Results) NewProgress() (DownloadProgress, error) {
+	ss, err := NewDownloadProgress(capnp.Struct(s).Segment())
+	if err != nil {
+		return DownloadProgress{}, err
+	}
+	err = capnp.Struct(s).SetPtr(0, capnp.Struct(ss).ToPtr())
+	return ss, err
+}
+
+// Download_progress_Results_List is a list of Download_progress_Results.
+type Download_progress_Results_List = capnp.StructList[Download_progress_Results]
+
+// NewDownload_progress_Results creates a new list of Download_progress_Results.
+func NewDownload_progress_Results_List(s *capnp.Segment, sz int32) (Download_progress_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	return capnp.StructList[Download_progress_Results](l), err
+}
+
+// Download_progress_Results_Future is a wrapper for a Download_progress_Results promised by a client call.
+type Download_progress_Results_Future struct{ *capnp.Future }
+
+func (f Download_progress_Results_Future) Struct() (Download_progress_Results, error) {
+	p, err := f.Future.Ptr()
+	return Download_progress_Results(p.Struct()), err
+}
+func (p Download_progress_Results_Future) Progress() DownloadProgress_Future {
+	return DownloadProgress_Future{Future: p.Future.Field(0, nil)}
+}
+
+type DownloadProgress capnp.Struct
+
+// DownloadProgress_TypeID is the unique identifier for the type DownloadProgress.
+const DownloadProgress_TypeID = 0xc1014693ba84e9ff
+
+func NewDownloadProgress(s *capnp.Segment) (DownloadProgress, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 72, PointerCount: 0})
+	return DownloadProgress(st), err
+}
+
+func NewRootDownloadProgress(s *capnp.Segment) (DownloadProgress, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 72, PointerCount: 0})
+	return DownloadProgress(st), err
+}
+
+func ReadRootDownloadProgress(msg *capnp.Message) (DownloadProgress, error) {
+	root, err := msg.Root()
+	return DownloadProgress(root.Struct()), err
+}
+
+func (s DownloadProgress) String() string {
+	str, _ := text.Marshal(0xc1014693ba84e9ff, capnp.Struct(s))
+	return str
+}
+
+func (s DownloadProgress) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (DownloadProgress) DecodeFromPtr(p capnp.Ptr) DownloadProgress {
+	return DownloadProgress(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s DownloadProgress) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s DownloadProgress) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s DownloadProgress) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s DownloadProgress) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+func (s DownloadProgress) Start() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s DownloadProgress) SetStart(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s DownloadProgress) End() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s DownloadProgress) SetEnd(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s DownloadProgress) Live() bool {
+	return capnp.Struct(s).Bit(128)
+}
+
+func (s DownloadProgress) SetLive(v bool) {
+	capnp.Struct(s).SetBit(128, v)
+}
+
+func (s DownloadProgress) Have() uint64 {
+	return capnp.Struct(s).Uint64(24)
+}
+
+func (s DownloadProgress) SetHave(v uint64) {
+	capnp.Struct(s).SetUint64(24, v)
+}
+
+func (s DownloadProgress) DownloadedBlocks() uint64 {
+	return capnp.Struct(s).Uint64(32)
+}
+
+func (s DownloadProgress) SetDownloadedBlocks(v uint64) {
+	capnp.Struct(s).SetUint64(32, v)
+}
+
+func (s DownloadProgress) DownloadedBytes() uint64 {
+	return capnp.Struct(s).Uint64(40)
+}
+
+func (s DownloadProgress) SetDownloadedBytes(v uint64) {
+	capnp.Struct(s).SetUint64(40, v)
+}
+
+func (s DownloadProgress) Peers() uint32 {
+	return capnp.Struct(s).Uint32(20)
+}
+
+func (s DownloadProgress) SetPeers(v uint32) {
+	capnp.Struct(s).SetUint32(20, v)
+}
+
+func (s DownloadProgress) Known() uint32 {
+	return capnp.Struct(s).Uint32(48)
+}
+
+func (s DownloadProgress) SetKnown(v uint32) {
+	capnp.Struct(s).SetUint32(48, v)
+}
+
+func (s DownloadProgress) Refused() uint32 {
+	return capnp.Struct(s).Uint32(52)
+}
+
+func (s DownloadProgress) SetRefused(v uint32) {
+	capnp.Struct(s).SetUint32(52, v)
+}
+
+func (s DownloadProgress) RemoteLength() uint64 {
+	return capnp.Struct(s).Uint64(56)
+}
+
+func (s DownloadProgress) SetRemoteLength(v uint64) {
+	capnp.Struct(s).SetUint64(56, v)
+}
+
+func (s DownloadProgress) Connections() uint32 {
+	return capnp.Struct(s).Uint32(64)
+}
+
+func (s DownloadProgress) SetConnections(v uint32) {
+	capnp.Struct(s).SetUint32(64, v)
+}
+
+func (s DownloadProgress) Done() bool {
+	return capnp.Struct(s).Bit(129)
+}
+
+func (s DownloadProgress) SetDone(v bool) {
+	capnp.Struct(s).SetBit(129, v)
+}
+
+// DownloadProgress_List is a list of DownloadProgress.
+type DownloadProgress_List = capnp.StructList[DownloadProgress]
+
+// NewDownloadProgress creates a new list of DownloadProgress.
+func NewDownloadProgress_List(s *capnp.Segment, sz int32) (DownloadProgress_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 72, PointerCount: 0}, sz)
+	return capnp.StructList[DownloadProgress](l), err
+}
+
+// DownloadProgress_Future is a wrapper for a DownloadProgress promised by a client call.
+type DownloadProgress_Future struct{ *capnp.Future }
+
+func (f DownloadProgress_Future) Struct() (DownloadProgress, error) {
+	p, err := f.Future.Ptr()
+	return DownloadProgress(p.Struct()), err
 }
 
 type Cursor capnp.Client
@@ -7098,12 +7621,12 @@ type Peer capnp.Struct
 const Peer_TypeID = 0x92b187814fe943c7
 
 func NewPeer(s *capnp.Segment) (Peer, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 4})
 	return Peer(st), err
 }
 
 func NewRootPeer(s *capnp.Segment) (Peer, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 24, PointerCount: 4})
 	return Peer(st), err
 }
 
@@ -7188,12 +7711,59 @@ func (s Peer) SetType(v string) error {
 	return capnp.Struct(s).SetText(2, v)
 }
 
+func (s Peer) UploadedBytes() uint64 {
+	return capnp.Struct(s).Uint64(0)
+}
+
+func (s Peer) SetUploadedBytes(v uint64) {
+	capnp.Struct(s).SetUint64(0, v)
+}
+
+func (s Peer) DownloadedBytes() uint64 {
+	return capnp.Struct(s).Uint64(8)
+}
+
+func (s Peer) SetDownloadedBytes(v uint64) {
+	capnp.Struct(s).SetUint64(8, v)
+}
+
+func (s Peer) DiscoveryKeys() (capnp.DataList, error) {
+	p, err := capnp.Struct(s).Ptr(3)
+	return capnp.DataList(p.List()), err
+}
+
+func (s Peer) HasDiscoveryKeys() bool {
+	return capnp.Struct(s).HasPtr(3)
+}
+
+func (s Peer) SetDiscoveryKeys(v capnp.DataList) error {
+	return capnp.Struct(s).SetPtr(3, v.ToPtr())
+}
+
+// NewDiscoveryKeys sets the discoveryKeys field to a newly
+// allocated capnp.DataList, preferring placement in s's segment.
+func (s Peer) NewDiscoveryKeys(n int32) (capnp.DataList, error) {
+	l, err := capnp.NewDataList(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return capnp.DataList{}, err
+	}
+	err = capnp.Struct(s).SetPtr(3, l.ToPtr())
+	return l, err
+}
+func (s Peer) Initiator() bool {
+	return capnp.Struct(s).Bit(128)
+}
+
+func (s Peer) SetInitiator(v bool) {
+	capnp.Struct(s).SetBit(128, v)
+}
+
 // Peer_List is a list of Peer.
 type Peer_List = capnp.StructList[Peer]
 
 // NewPeer creates a new list of Peer.
 func NewPeer_List(s *capnp.Segment, sz int32) (Peer_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 3}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 24, PointerCount: 4}, sz)
 	return capnp.StructList[Peer](l), err
 }
 
@@ -8359,7 +8929,7 @@ func (c Network_peers) Args() Network_peers_Params {
 
 // AllocResults allocates the results struct.
 func (c Network_peers) AllocResults() (Network_peers_Results, error) {
-	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Network_peers_Results(r), err
 }
 
@@ -8376,7 +8946,7 @@ func (c Network_connect) Args() Network_connect_Params {
 
 // AllocResults allocates the results struct.
 func (c Network_connect) AllocResults() (Network_connect_Results, error) {
-	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Network_connect_Results(r), err
 }
 
@@ -8944,12 +9514,12 @@ type Network_peers_Results capnp.Struct
 const Network_peers_Results_TypeID = 0x845be67e4b932b77
 
 func NewNetwork_peers_Results(s *capnp.Segment) (Network_peers_Results, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Network_peers_Results(st), err
 }
 
 func NewRootNetwork_peers_Results(s *capnp.Segment) (Network_peers_Results, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Network_peers_Results(st), err
 }
 
@@ -9008,13 +9578,36 @@ func (s Network_peers_Results) NewPeers(n int32) (Peer_List, error) {
 	err = capnp.Struct(s).SetPtr(0, l.ToPtr())
 	return l, err
 }
+func (s Network_peers_Results) Disconnects() (Count_List, error) {
+	p, err := capnp.Struct(s).Ptr(1)
+	return Count_List(p.List()), err
+}
+
+func (s Network_peers_Results) HasDisconnects() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Network_peers_Results) SetDisconnects(v Count_List) error {
+	return capnp.Struct(s).SetPtr(1, v.ToPtr())
+}
+
+// NewDisconnects sets the disconnects field to a newly
+// allocated Count_List, preferring placement in s's segment.
+func (s Network_peers_Results) NewDisconnects(n int32) (Count_List, error) {
+	l, err := NewCount_List(capnp.Struct(s).Segment(), n)
+	if err != nil {
+		return Count_List{}, err
+	}
+	err = capnp.Struct(s).SetPtr(1, l.ToPtr())
+	return l, err
+}
 
 // Network_peers_Results_List is a list of Network_peers_Results.
 type Network_peers_Results_List = capnp.StructList[Network_peers_Results]
 
 // NewNetwork_peers_Results creates a new list of Network_peers_Results.
 func NewNetwork_peers_Results_List(s *capnp.Segment, sz int32) (Network_peers_Results_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
 	return capnp.StructList[Network_peers_Results](l), err
 }
 
@@ -9114,12 +9707,12 @@ type Network_connect_Results capnp.Struct
 const Network_connect_Results_TypeID = 0xd8161ffcac8a3b6e
 
 func NewNetwork_connect_Results(s *capnp.Segment) (Network_connect_Results, error) {
-	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Network_connect_Results(st), err
 }
 
 func NewRootNetwork_connect_Results(s *capnp.Segment) (Network_connect_Results, error) {
-	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1})
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2})
 	return Network_connect_Results(st), err
 }
 
@@ -9179,12 +9772,30 @@ func (s Network_connect_Results) NewPeer() (Peer, error) {
 	return ss, err
 }
 
+func (s Network_connect_Results) Connection() Connection {
+	p, _ := capnp.Struct(s).Ptr(1)
+	return Connection(p.Interface().Client())
+}
+
+func (s Network_connect_Results) HasConnection() bool {
+	return capnp.Struct(s).HasPtr(1)
+}
+
+func (s Network_connect_Results) SetConnection(v Connection) error {
+	if !v.IsValid() {
+		return capnp.Struct(s).SetPtr(1, capnp.Ptr{})
+	}
+	seg := s.Segment()
+	in := capnp.NewInterface(seg, seg.Message().CapTable().Add(capnp.Client(v)))
+	return capnp.Struct(s).SetPtr(1, in.ToPtr())
+}
+
 // Network_connect_Results_List is a list of Network_connect_Results.
 type Network_connect_Results_List = capnp.StructList[Network_connect_Results]
 
 // NewNetwork_connect_Results creates a new list of Network_connect_Results.
 func NewNetwork_connect_Results_List(s *capnp.Segment, sz int32) (Network_connect_Results_List, error) {
-	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 1}, sz)
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 2}, sz)
 	return capnp.StructList[Network_connect_Results](l), err
 }
 
@@ -9197,6 +9808,300 @@ func (f Network_connect_Results_Future) Struct() (Network_connect_Results, error
 }
 func (p Network_connect_Results_Future) Peer() Peer_Future {
 	return Peer_Future{Future: p.Future.Field(0, nil)}
+}
+func (p Network_connect_Results_Future) Connection() Connection {
+	return Connection(p.Future.Field(1, nil).Client())
+}
+
+type Connection capnp.Client
+
+// Connection_TypeID is the unique identifier for the type Connection.
+const Connection_TypeID = 0xc586c05fffd95e04
+
+func (c Connection) Close(ctx context.Context, params func(Connection_close_Params) error) (Connection_close_Results_Future, capnp.ReleaseFunc) {
+
+	s := capnp.Send{
+		Method: capnp.Method{
+			InterfaceID:   0xc586c05fffd95e04,
+			MethodID:      0,
+			InterfaceName: "hsp.capnp:Connection",
+			MethodName:    "close",
+		},
+	}
+	if params != nil {
+		s.ArgsSize = capnp.ObjectSize{DataSize: 0, PointerCount: 0}
+		s.PlaceArgs = func(s capnp.Struct) error { return params(Connection_close_Params(s)) }
+	}
+
+	ans, release := capnp.Client(c).SendCall(ctx, s)
+	return Connection_close_Results_Future{Future: ans.Future()}, release
+
+}
+
+func (c Connection) WaitStreaming() error {
+	return capnp.Client(c).WaitStreaming()
+}
+
+// String returns a string that identifies this capability for debugging
+// purposes.  Its format should not be depended on: in particular, it
+// should not be used to compare clients.  Use IsSame to compare clients
+// for equality.
+func (c Connection) String() string {
+	return "Connection(" + capnp.Client(c).String() + ")"
+}
+
+// AddRef creates a new Client that refers to the same capability as c.
+// If c is nil or has resolved to null, then AddRef returns nil.
+func (c Connection) AddRef() Connection {
+	return Connection(capnp.Client(c).AddRef())
+}
+
+// Release releases a capability reference.  If this is the last
+// reference to the capability, then the underlying resources associated
+// with the capability will be released.
+//
+// Release will panic if c has already been released, but not if c is
+// nil or resolved to null.
+func (c Connection) Release() {
+	capnp.Client(c).Release()
+}
+
+// Resolve blocks until the capability is fully resolved or the Context
+// expires.
+func (c Connection) Resolve(ctx context.Context) error {
+	return capnp.Client(c).Resolve(ctx)
+}
+
+func (c Connection) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Client(c).EncodeAsPtr(seg)
+}
+
+func (Connection) DecodeFromPtr(p capnp.Ptr) Connection {
+	return Connection(capnp.Client{}.DecodeFromPtr(p))
+}
+
+// IsValid reports whether c is a valid reference to a capability.
+// A reference is invalid if it is nil, has resolved to null, or has
+// been released.
+func (c Connection) IsValid() bool {
+	return capnp.Client(c).IsValid()
+}
+
+// IsSame reports whether c and other refer to a capability created by the
+// same call to NewClient.  This can return false negatives if c or other
+// are not fully resolved: use Resolve if this is an issue.  If either
+// c or other are released, then IsSame panics.
+func (c Connection) IsSame(other Connection) bool {
+	return capnp.Client(c).IsSame(capnp.Client(other))
+}
+
+// Update the flowcontrol.FlowLimiter used to manage flow control for
+// this client. This affects all future calls, but not calls already
+// waiting to send. Passing nil sets the value to flowcontrol.NopLimiter,
+// which is also the default.
+func (c Connection) SetFlowLimiter(lim fc.FlowLimiter) {
+	capnp.Client(c).SetFlowLimiter(lim)
+}
+
+// Get the current flowcontrol.FlowLimiter used to manage flow control
+// for this client.
+func (c Connection) GetFlowLimiter() fc.FlowLimiter {
+	return capnp.Client(c).GetFlowLimiter()
+}
+
+// A Connection_Server is a Connection with a local implementation.
+type Connection_Server interface {
+	Close(context.Context, Connection_close) error
+}
+
+// Connection_NewServer creates a new Server from an implementation of Connection_Server.
+func Connection_NewServer(s Connection_Server) *server.Server {
+	c, _ := s.(server.Shutdowner)
+	return server.New(Connection_Methods(nil, s), s, c)
+}
+
+// Connection_ServerToClient creates a new Client from an implementation of Connection_Server.
+// The caller is responsible for calling Release on the returned Client.
+func Connection_ServerToClient(s Connection_Server) Connection {
+	return Connection(capnp.NewClient(Connection_NewServer(s)))
+}
+
+// Connection_Methods appends Methods to a slice that invoke the methods on s.
+// This can be used to create a more complicated Server.
+func Connection_Methods(methods []server.Method, s Connection_Server) []server.Method {
+	if cap(methods) == 0 {
+		methods = make([]server.Method, 0, 1)
+	}
+
+	methods = append(methods, server.Method{
+		Method: capnp.Method{
+			InterfaceID:   0xc586c05fffd95e04,
+			MethodID:      0,
+			InterfaceName: "hsp.capnp:Connection",
+			MethodName:    "close",
+		},
+		Impl: func(ctx context.Context, call *server.Call) error {
+			return s.Close(ctx, Connection_close{call})
+		},
+	})
+
+	return methods
+}
+
+// Connection_close holds the state for a server call to Connection.close.
+// See server.Call for documentation.
+type Connection_close struct {
+	*server.Call
+}
+
+// Args returns the call's arguments.
+func (c Connection_close) Args() Connection_close_Params {
+	return Connection_close_Params(c.Call.Args())
+}
+
+// AllocResults allocates the results struct.
+func (c Connection_close) AllocResults() (Connection_close_Results, error) {
+	r, err := c.Call.AllocResults(capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Connection_close_Results(r), err
+}
+
+// Connection_List is a list of Connection.
+type Connection_List = capnp.CapList[Connection]
+
+// NewConnection_List creates a new list of Connection.
+func NewConnection_List(s *capnp.Segment, sz int32) (Connection_List, error) {
+	l, err := capnp.NewPointerList(s, sz)
+	return capnp.CapList[Connection](l), err
+}
+
+type Connection_close_Params capnp.Struct
+
+// Connection_close_Params_TypeID is the unique identifier for the type Connection_close_Params.
+const Connection_close_Params_TypeID = 0x9a992209e3ad59ea
+
+func NewConnection_close_Params(s *capnp.Segment) (Connection_close_Params, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Connection_close_Params(st), err
+}
+
+func NewRootConnection_close_Params(s *capnp.Segment) (Connection_close_Params, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Connection_close_Params(st), err
+}
+
+func ReadRootConnection_close_Params(msg *capnp.Message) (Connection_close_Params, error) {
+	root, err := msg.Root()
+	return Connection_close_Params(root.Struct()), err
+}
+
+func (s Connection_close_Params) String() string {
+	str, _ := text.Marshal(0x9a992209e3ad59ea, capnp.Struct(s))
+	return str
+}
+
+func (s Connection_close_Params) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Connection_close_Params) DecodeFromPtr(p capnp.Ptr) Connection_close_Params {
+	return Connection_close_Params(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Connection_close_Params) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Connection_close_Params) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Connection_close_Params) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Connection_close_Params) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Connection_close_Params_List is a list of Connection_close_Params.
+type Connection_close_Params_List = capnp.StructList[Connection_close_Params]
+
+// NewConnection_close_Params creates a new list of Connection_close_Params.
+func NewConnection_close_Params_List(s *capnp.Segment, sz int32) (Connection_close_Params_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Connection_close_Params](l), err
+}
+
+// Connection_close_Params_Future is a wrapper for a Connection_close_Params promised by a client call.
+type Connection_close_Params_Future struct{ *capnp.Future }
+
+func (f Connection_close_Params_Future) Struct() (Connection_close_Params, error) {
+	p, err := f.Future.Ptr()
+	return Connection_close_Params(p.Struct()), err
+}
+
+type Connection_close_Results capnp.Struct
+
+// Connection_close_Results_TypeID is the unique identifier for the type Connection_close_Results.
+const Connection_close_Results_TypeID = 0xf46efb33203a7c34
+
+func NewConnection_close_Results(s *capnp.Segment) (Connection_close_Results, error) {
+	st, err := capnp.NewStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Connection_close_Results(st), err
+}
+
+func NewRootConnection_close_Results(s *capnp.Segment) (Connection_close_Results, error) {
+	st, err := capnp.NewRootStruct(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0})
+	return Connection_close_Results(st), err
+}
+
+func ReadRootConnection_close_Results(msg *capnp.Message) (Connection_close_Results, error) {
+	root, err := msg.Root()
+	return Connection_close_Results(root.Struct()), err
+}
+
+func (s Connection_close_Results) String() string {
+	str, _ := text.Marshal(0xf46efb33203a7c34, capnp.Struct(s))
+	return str
+}
+
+func (s Connection_close_Results) EncodeAsPtr(seg *capnp.Segment) capnp.Ptr {
+	return capnp.Struct(s).EncodeAsPtr(seg)
+}
+
+func (Connection_close_Results) DecodeFromPtr(p capnp.Ptr) Connection_close_Results {
+	return Connection_close_Results(capnp.Struct{}.DecodeFromPtr(p))
+}
+
+func (s Connection_close_Results) ToPtr() capnp.Ptr {
+	return capnp.Struct(s).ToPtr()
+}
+func (s Connection_close_Results) IsValid() bool {
+	return capnp.Struct(s).IsValid()
+}
+
+func (s Connection_close_Results) Message() *capnp.Message {
+	return capnp.Struct(s).Message()
+}
+
+func (s Connection_close_Results) Segment() *capnp.Segment {
+	return capnp.Struct(s).Segment()
+}
+
+// Connection_close_Results_List is a list of Connection_close_Results.
+type Connection_close_Results_List = capnp.StructList[Connection_close_Results]
+
+// NewConnection_close_Results creates a new list of Connection_close_Results.
+func NewConnection_close_Results_List(s *capnp.Segment, sz int32) (Connection_close_Results_List, error) {
+	l, err := capnp.NewCompositeList(s, capnp.ObjectSize{DataSize: 0, PointerCount: 0}, sz)
+	return capnp.StructList[Connection_close_Results](l), err
+}
+
+// Connection_close_Results_Future is a wrapper for a Connection_close_Results promised by a client call.
+type Connection_close_Results_Future struct{ *capnp.Future }
+
+func (f Connection_close_Results_Future) Struct() (Connection_close_Results, error) {
+	p, err := f.Future.Ptr()
+	return Connection_close_Results(p.Struct()), err
 }
 
 type TopicStatus capnp.Struct
@@ -9292,317 +10197,361 @@ func (f TopicStatus_Future) Struct() (TopicStatus, error) {
 	return TopicStatus(p.Struct()), err
 }
 
-const schema_e87dc593c8f2e695 = "x\xda\xc4Z{t\x14U\x9a\xbf_U\x87\xe2\x15\x92" +
-	"\xb2:b\x02\xa1!\xcb#4c\x96\x87\xae3Y\xd8" +
-	"n^\xc3C\xc0T\"G``\x96J\xbaHZ:" +
-	"]MWu \x8c\x08:*\x880>\x19\xf0\x81\x8e" +
-	"\xc8\xee\x0c\xeb0>\x96q\x04u\xc5a\x10a\xc5\xa3" +
-	"\xb2\x08z\x96\xf5\x19%\x0c\xb0\xbe\xd8#j\xa6\xf7|" +
-	"\xb7\xeaV\xdd\xee\xae\x80\x9e\xdd=\xfbG\xce\xe9\xdc\xfa" +
-	"\xea\xbb\xdf\xfd\x1e\xbf\xefqk\xf4\xae~\xd1\xc0\x98\xe2" +
-	"'\x06\x13\xa1\xe1\x06(\xea\x91\xfd\xcf\xfa\xbb\xfe\xe3\xa1" +
-	"\xfd\xeb\xd6\x109\x08\x84\x14\x81D\xc8\xb8\x09\xa5\x97\x00" +
-	"\x01eji\x84@v\xf9\xa8{\xaf\xbe\xf1\xe3\x9f\xdc" +
-	"B\xe4K\\\x82L\xa9\x80\x04\xed\x94\xe0\x9dg\x86w" +
-	"d.1n!j\x09\x08\x84\x04\x90`Gio$" +
-	"x\xaat9\x81\xec\x82\xf3\x87\x0f\xcdhx\xe5V\"" +
-	"\xf7\x16\xb3\x9b>\xfe\xfc\x95{\xf7\xaf:I\x08(\xc5" +
-	"\xf2JE\x96\x91\xbeX> *7)\x12!\xd9\xab" +
-	"~u\xfcP\xe7\xf5\x0f\xdeF\xe4\x12\xb6\x9f\x12W>" +
-	" \xa0\xb4*\xb8\xdd\x9dZz\xf2\xbek\xe2k\x89," +
-	"\x83\xbd\x9b\xb2Q\xf9\x9a\x04\xb2gV\x9c\xb8=3\xfa" +
-	"\xf1\xb5\xf6I\xa8\x18\xcb\x94\x0a \x81\xec\xfa/*w" +
-	"\xfc\xf5\x1f&\xae#jo\x00O\x02\x9b\xf7|\xe5i" +
-	"E\xc3\x9d\x95E\xca\x13\x04\xb2\xf1\xba\xa1\x0b\xcf\xc6\xe2" +
-	"\xb7\xe3qDg\x83.\xe5\x14\x01\x05\x82\xf8\xfc\xb9\x09" +
-	"\xe7\xdf\x08\xbe?|=>w\x15\xb25H\xcf\xfb\x0f" +
-	"A<\xef3{\xc7\xbf\xd65\xb1\xf8\x8e\x82\xf3\x16\x95" +
-	"\xadW\x8a\xcb\x90\xbeW\xd94P\x8e\xe2\xcfl\xf4\xc3" +
-	"p\xe44|q\x07w\xdeq/\x94\xcdDv\x07\xcb" +
-	"\xf0\xc0\xd7\x07\x9f\xb9#uM\xd3\x06N\xbf\xca\x992" +
-	"T\xc8ge\xb8]G\xf57\xff\xb8\xf8\xf5{6\x12" +
-	"\xf5\x12`\x07\x9f})\x95g\xee\xa5H\xf0\xe3go" +
-	"\xfb\xa7G{\x9f\xdc\xe8\x98X@\x82\xdf_J-\xb8" +
-	"\x9b\x12\xbc\x7f\xcd\x91/\xeeZ\xf7\xc2\x9d\xbc\x89\xcb\xfa" +
-	"S\x82\xf2\xfe(\xc2\x9eA\xf1\xf2\x05\xf2i\x87\x80\xee" +
-	"0\xa1\x7f\x15\xaa\xf6\xc0\xe4\xceknZ\xfb\xd4=D" +
-	"\xee\xcdkVD!\x87\xf5_\xa9\x8c\xeco\xffB\xcd" +
-	"\xbd\xbf\xec\xd0\xb4\xec\xcf\xe6\xdc\xcb\xbb\xda\xfe\xfeT\xd0" +
-	"\xc3t\x9b\xfa\x93\xe1O\xfe}\xce/7;'\xb1)" +
-	"\xba\xfaW\x00\x81qE\x97\x85\x80@6\xf0\xe46\xf5" +
-	"\xe1\xed\x9fn\xe6\x951\xa4\xfcs\x02\xca\xb0r<\xca" +
-	"\xcc5\xa77\xfe\xe9\xad\xd8\x16\xcf;\xc6\xddZ~\x09" +
-	"J:\xb8\xd7\xca\x9f\xee\xd8\xfe\xda\x16\"+\xecIk" +
-	"yo|\xb2\xf6\x99\x05?\xee']\xfd \xaf\x9f\xb9" +
-	"\xe5T\xaeE\x94\xe9\xc9\x8d\xab>:\xdb\xb6\xfcA\xde" +
-	"D\xbbm\x82\x97\xcaQ\xf0\xb7\xfen\xc3\xd1\x81S\x8c" +
-	"Gx\x9f\xe9(\x7f\x87\x80\xd2Y\x8e'\xafx\xf9\xea" +
-	"\xb6e\xad\xed\x8f\x11Uf&Rn\xaa@\x9f\xba\xb5" +
-	"b9\x81w\xab'\xffE\x1d8g{\xbe\xbftV" +
-	"\xecQ>\xab\xa0\xf6\xae\x90\xf0\x8f\x90\xec\xcfK\x0e." +
-	"\xbb}\xed\x0d\xdb\x89\x1at\xad}\xb4\x82\xcar\xa2\x02" +
-	"e\xa9X\xfd\xde\x9b5/\xee\xd8\xc1\xc7O\x17\xdd\x0b" +
-	"\x06\xe0\xf3\x0d\x07\xf7\xcd\x96>\x1f\xfb;.~\xc6\x0c" +
-	"\xf8\x9c\x04\xb2c\xccO\xe7\xf5\xf8\xf1\xc4'0J\x02" +
-	"\xf9\xb6,\x1b\xf0\x80R9\x007+\x1fp\x00\x0d\xb1" +
-	"s\xde\xa8\x99?|d\xf8\x93\x9c\xa2\xcf\x0c\x14P\x9d" +
-	"\xfb\xba\x9e\xdc\xbb\xe3\x95\x01O\x17\xb8\xff\x1b\x03\xd7+" +
-	"o\x0fDnG\x07NS\xba\xf0W\xf6\x919\x1d\x83" +
-	"6|\xf2W\x85\xc4\x1d\x03\xb7)g(q\xe7\xc0i" +
-	"\x8a\\\x89\xc4_\x0d\xf86\xf4\xe7\xe0M\x85\xc4\xe7\x07" +
-	"\xbe\xa3\x14!\x89\x02\x95\xd3\x94\x91\x94\xb8\xcfv\xeb\xd5" +
-	"\xfd\xa3\xeav9:\xb7\x15!W~M@)\xabD" +
-	"\xab\x9e=\xd6\xb9~\xd6U+w\xd9'p\x80\xad\x92" +
-	"jrU%j\xca\xea\xf3Z\xe0\xce\xdf\x9c\xdeE\xe4" +
-	"\x01\xae_l\xad\xacG\x82\x1d\x94\xc3\xf3\xd9\xf9?\xc9" +
-	"\xb6\xfd\xfcY\xa2\x96\x82\x98]\xbah\xc8\x9b/N\xfe" +
-	"\x97\x17I\x19H@\x88R4h\x0f\xc6\xfc \xa4," +
-	"?\xb0u\xd7#gw>\xeb\x80\x06UW|\x10\x8d" +
-	"\xb0\xd6A\xb8\xd7\xfe\xad\x9b\xcf\x1d\xd9\xbb`7\xe7\x9d" +
-	"\x1b\x07Qu\xce>Sq\xb8~\xd6\xbe\xdd\xbc\xf3-" +
-	"\xb3_\xcd\xd0W\x1bj\xdf?\xb3\xfd\xe6\x86=\xbc\xf3" +
-	"\xdd?\x08\xcf\xb9u\x10:_\xcb\x89\x8a\x87Om\xca" +
-	"\xee\xe1\x1d\xe2\xca\x10\xe2\xc7\x8fB\xf8\xfety`\xc5" +
-	"[s\xb7<\xc7o0?D3\x80F\x09>yr" +
-	"\xed\xb5g\xd7\x9dy!/\xc6Q\x1f\xca\xdd\xa1{\x94" +
-	"\xfbC\xf8kS\x08\x0fz\xfc\xca\x1es\xa4\xff\xeaz" +
-	"\x81?\xe8g!\xaa\xd4\xf3\x94\x99\xab%\xb57pF" +
-	"\x9c\x0aR\x11\xf4T\xca\x07\xdf\xacT\x0e\xa6n6\x98" +
-	"\xc6\xfb\xe3\xbfK\xed\x9b\xb0F\xdak\x0bG\xcfvb" +
-	"\xf0;$\x905\x8b\xc6\xd7V\x0eX\xb8\x97\xdf\xe8\xa5" +
-	"\xc1T\xea\x83\x83q\xa3\xfb\xfa\xac\xfb\xb6\xf9X\xd5K" +
-	"\xbcy;\x07#\x96(\x9fQ\x82C\x07\xae\xb8q\xdd" +
-	"\x96#\x7fDI\x84\xfc\xacP6\xe4\x8fJ\xe5\x10*" +
-	"\xc8\x10*\xc8\xaf\x8f\xdc\x995\x1e9\xbd\x9f\x83\xc01" +
-	"Ua4Pz\xdc\xae\xc9\x8bw>\xfer\x81W\x96" +
-	"W\xdd\xa3\x0c\xa9B\xca\xca\xaai\xa0\x9c\xc1\x9f\xd9\x0d" +
-	"O\x8c\xde\xb3\xe9\xd8\x91\x97q\xd7\"n\xd7\x1e4." +
-	"\xaa\xd6+'\xe8\x1boW\xfdZ \x90=\xb7\xfc\xeb" +
-	"\xa9W\xbc\xdeq\xa0\x80\xf7S\xc3\xb6)\xbb\x87\xe1;" +
-	"\xbf\x1fv@\xb9|8\xb2^\xd2wv\xf9\xd9\xdb\xbe" +
-	"8\xc0\xa9D)\x1b\x8e\x91_>\x1c\x0f\xfc\xc3\x92\xcb" +
-	"\xa6\xec\xfb\xe0\xa7\x87\xfd\xddu\xc2pt\xd7\x09\xc3\xd1" +
-	"\x8a\xd37O\x7f\xa8j\xc4c\xaf;.a{\xfe\xf0" +
-	"I4\xc5Q\x82\xbd\xff\xdce|yl\xf4\x11~+" +
-	"\x18\x810\\4\x02\xb7*\xbe\xb7\x7f\xfb\xe6\x05\x0b\xde" +
-	"*\x90{\xd8\x88\x07\x94\xcbG \xf9\xc8\x11k\x95v" +
-	"\xfc\x95-\x9b\\|\xd7m\x7f\xda\xfe\x96\xaf!\xb4\x11" +
-	"+\x15}\x84\xfd\x0b\xbd\xb9\xf4g\x87~+6U\x1e" +
-	"\xf3\xec\xa0\x9c\x1f\x81\xe9?\xf9\xb7\xeb\x7f\xfbm\xe8\xd2" +
-	"\xe3|\x12;1\x82:D\x07\x95i\xfam\x1d\x8f\x9d" +
-	"\x8c\xce9\xce\xb9RQ\xf5\x07$\x90\xbdL\x0e\x88\x13" +
-	"^\x9d\xfd\x0e\x1f\x00\x9d#h\x84\x9d\xa1o\xfe\xeb\xda" +
-	"\xa1\x9f\xfc\xf2\xf5\xf9'\xf8\xc4U\\MY\x97U#" +
-	"\x81\xd6P=\xe1o\x1e[\x7f\xc2\x8b^\xe5\xcaj\x14" +
-	"\xea\xe6]WMmO<z\x82\x17\xaa\xbcz,\xbe" +
-	"9\x84\xbe\xf9\xe1\xf1?lm\xdb\xb9\xf1]^\x91s" +
-	"\xab1s\xcc\xa7\xcf'\xdf\xfd\xe2\x89\x8e\xe1\x9b\xdf\xe5" +
-	"\x8a\x9a\xf6j\x8a\x0b\xd2\x925\xbf\xb8\xef\xc5\xf3\x1f\xf0" +
-	"a\xbf\xa8\xfaM\x8c\xdajT\xd4\xb1%i\xe5\xaa\x87" +
-	"\xad\x0f\xf9\xad\xbb\xaai$\x16\x8dD\xd6\xa1\xd6\xceU" +
-	"\xc2\xa21\x1f9\x99\xc4\xb6\xf2\xb0\x91\xf4\xdc#G~" +
-	"B \xbbl\xd5\xces\xa7z\xec\xfa\xc8\xdfa |" +
-	"\x08y\x85\xd1\x1f\xac\xeb\x9e\x1f\xbd\xbeuJG\x81\xbd" +
-	"\xb5\xf06%\x1eF\xd9\xf4\xf04e#\xfe\xca\xbe\xfa" +
-	"n\xeb\xe1\xfd;\xfa|\xcc\x9f9\x13\xc63\xb7\x87Q" +
-	"\xb0\x19?\xa8\xeb\xb9\xedS\xa5\x93\x7f\xbe5\x8c'{" +
-	"\x94>\xaf\x9c}\xf6\xba\xc5Gn\xec\xccA\xf6\x97\xc2" +
-	"\xe8}\xfb\xa94\xbf\x89\xdc\x11i\x993\xfc\x14g\xe9" +
-	"a\xa3Na\x0d\xf0\\\xf1\xb6g\xbf\xb9\xf9\x14\x97\xfb" +
-	"z\xd1\x07\xd7]~j\xeb\xd3_4\x7f\xc9\xc1\xef\x99" +
-	"0-\x1b\xea\x7f\xa1m\xee|y\xee9\x1e=\x8fR" +
-	"a\xdf\xa6\xc2\\\x19~mn\xc7\xc7\xf7\x9f\xe3a\xe6" +
-	"|\x98*\xb1\x8b\x12,\xbe\xfe|\xaf\x97\xff|\xdd\xd7" +
-	"(\xad\xc08T\x8eBi\x87\x8cBCM_\xbd\xe1" +
-	"\xf9\xa7\x0f>\xf1-'\xed\xc1Q\x1f\x90\x85\xd9\x163" +
-	"U\xd3\xa4\xa5\x92b\xaavj\x9b\x9e\xb4\x1a\xe2\xc9\xa5" +
-	"5:\xfe2\x87\xd6ii\xad\x15L5 \x06\x08\x09" +
-	"\x00!rq-!jO\x11\xd4\xa1\x02Dl*\xe8" +
-	"G\xa0N\x04(\xf5lG\x00\x17y\xd6stk\xb9" +
-	"\x91^Z\x93\xd2\xf5\xb49\xb4^73\x09\xcb$<" +
-	"\xe3\xb1\x1e\xe3\x10\xa5\xf2\xf8\xba\xe5_!\xdf\xc9FZ" +
-	"\xaf\x89\x19\xcb\x93\x09C\x8b\xe91[b\x93\xb2b\x9c" +
-	"G\"\xe7\xa1\"\xa8\xa3\x05\x90\x01\xa8\x1b\xca\x97W\x11" +
-	"\xa2V\x8b\xa0^!@\xc8\xb4\xb4\xb4\x05\xbd\x88\x00\xbd" +
-	"\x08Hz2\xc6~\xbb;\x91\x88\xbdU\x1d\x80:^" +
-	",\"\xc4-\x80\x80\xd5\x8a\xca\x1bPK\x04e?H" +
-	"\x00n\xd8\x003\xac\xb2\x1b\xaa\x88\xa0\xec\x04\x09\x04\x17" +
-	"B\x81\x01\x9c\xf2(}w\x13H \xba\x8e\x0b\xac$" +
-	"Wn\x870\x11\x94U A\xc0u[`1\xad," +
-	"\xa3\x9cu\x90\xa0\xc8\xed\x92\x80%.e>, \x82" +
-	"\xa2\x82\x04=\xdc\x1c\x0e,\xdb+Sa&\x11\x94\x09" +
-	" \x81\xe4\x96\x97\xc0R\xb92\x86\xee;\x0c$\xe8\xe9" +
-	"\xa6H`\x9d\x93RN\x9f\x16\x83\x04\xbd\xdc\xca\x03X" +
-	"\xdf\xa2\x00\xd4\x13A>/Ao7[\x03\xab\x01\xe4" +
-	"3\x0b\x88 wH\xd0\xc7\x85K`\x0d\x91\xfc\xf6X" +
-	"\"\xc8\x87%\xe8\xeb\"&\xb0\xcaX~\x09y\xee\x96" +
-	"\xa0\xd8\xcd\x1d\xc0\x1a\x1by\xe7=D\x90wH\xd0\xcf" +
-	"uu`\x11*oE\x9ewK\x11-\x95\xd2\x93\xb1" +
-	"(H\xcd\xba\x15\x85H&\x15\xd3,=\x0a%\xa6\xae" +
-	"/\x8d\x82\xd4\xa2\x99Q\xc82o\"\xa2\x1e\xe3\xff%" +
-	"$\x0a%i]\x8bE\xa1$\x9e\\bD!k\xc6" +
-	"\x9b\x93\x9a\x95I\x13\xd0\xa3\x90M\x1b\x865]3[" +
-	"\x88\xa8\x9bQ\x08i\x99X\xdcB\xa2L\xa3\xd9\x94\x8e" +
-	"7:Dzs\xdc\xb4\xf44L]a\xe9I3n" +
-	"@2\x0a\xa1\xa6\x84a\xeaQ\xa8\x03\xcf\xe5\x04\xc7\xb9" +
-	"q+\x1a0R\xc2\xca\x89\xc4\xb0\x130A\xc1\x96\x07" +
-	"J\xbd\xe2\x9a\x00\x94\x92\x1c^S4\xbd\xd5H\xd6\x98" +
-	"\x96fe\xcc\xa1\x11;N\xf2#\xc9\xb4h8\xe9\x09" +
-	"\xdd\xd2\xed \x15-\x8f\x08R\xb5\xd7\x1a\xa9xSC" +
-	"\x882\xc1X\xe8\xeb\x8a3\xf5zB\xd4)\"\xa8u" +
-	"\x02\xb0 \x9b=\x93\x10u\x96\x08\xea<\x01d\x01\x82" +
-	"\x88L\xf2\\D\x90:\x11\xd4\x85\x02dcq\xb3\xc9" +
-	"h\xd3\xd3\xa4\xa4\xfdj\xbd\x1d\x8a\x89\x00\xc5\x98\xe9\x92" +
-	"I#\x93l\xd2\x09\x1e\x84\x08\x00\x04\"\x09\xc3X\x9a" +
-	"I\xb1\x7f\x0b\xd4D\xb5\x8d2\x97 \xb2\xf0\x82\xe1~" +
-	"Q\x11\xd4Y\\\xf8\xcf\x18\xebI+\x0bkl\xc9f" +
-	"\xd7{\xe2F\x1a\x13F\xd3R\x93\x01A(i\xc4t" +
-	"\xf7?\xde\xee\x05\x021Pb4\xba\x8bv9\xa0T" +
-	"\xeb\x81\x92\x8bI\xb8\xff\x0fDP\x7f(@$\xa1'" +
-	"\x9b\xad\x16\xdf\x1d\x99\x968\xbb\xd8\xd6%\x04m\x12\xa4" +
-	"\xf8\xc4\xd2\x17\xb0\x0eE\xbe\x1b\x83\xe0VD'6\xdc" +
-	"\x00\x96V\xe4\xf6Z\"\xc8\xad\x88M,y\x01\xeb\xe0" +
-	"d-L\x04y.\"\x13k{\x81U\xbd\xf2\x0c\x0c" +
-	"\xc8\x89\x88K\xacS\x03\xd6\xf0\xc8WN\"\x82<R" +
-	"\x0a\xb5\xe8\x89\x84\x11\x85\x88\xedz\x18m\x96\x91\x8aB" +
-	"\xb6\xc9q8\x1a\x17\xab\x93v\x82\xc8\x8d\x81\x80\xa3K" +
-	"\x164,f\x92\x9cN\xb9\x88@\xfd\xf5\x15A\xbdL" +
-	"\x80\xac\xee\x90\x12H\x82\xec5\x80\x04@\xf6\xf1\x1e\x04" +
-	"\x00/\xc8.\x96;j\xb9\xdc\x11O\xc6\xf4\x15\xccL" +
-	"\x11c\xc9\x12S\xb7\x0a\xd2\x07\x97\x00\x9d\x00\xf4\xf5\x89" +
-	"\x99\x1e_w\xb31\xb5\x9eS|\x9f\xb8\xc0t\xce\xb4" +
-	"Uc\xeaI75\xf2\x1b\x86\xfdN\x17\xf6\xa4(\x89" +
-	"i\x96\xc6\xfc\xad\x04\xb3r\x81\xf3\x15\x1e\x8d\xed\xc3\x19" +
-	"\xe6z\xce0\xdd\x84\xbc\x0f\xbf&#\xb9$\xde\xcc\"" +
-	"\x08-\x93\x93\x8f\xebt=\x9d\x87A7sQ\xed\x82" +
-	"P\x9a\x07!\xc1\x01\xa10\x07Bi\xbd\xd5\xb0\xf4\xba" +
-	"\x0c4&\xe2MW\xeb\xed\xc4\x15\xca~21FB" +
-	"\xb1\xb4n\x9a\xd0\x97\x08\xd0\x97@\x89\xd5\x9e\xd2\xd9?" +
-	"\xfe\x18\x9a\x88\x9b\x96\xbf\x93\xf2u\x0e\x0d\x01\xaf\xce\xe1" +
-	"\xe1\xbb\xdf\xc5t\x82j\x16[M5\xe8\xb2^\x85j" +
-	"\xbeA\x04u\x9d\x87)\xb7\xa2O\xdd\"\x82z\x17\x07" +
-	"\xc1\x1b\xd1\xa7\xd6\x89\xa0\xde'\x80,\x0aA\xac\xec\x11" +
-	"\x1e\x88\xbaA\x04u\x8b\x00r@\x0cB\x80\x10y\x13" +
-	"\xbe~\x9f\x08\xea\xaf\xfe'`\x1dZ\x92\xc8\x98-\xae" +
-	"\x8b\xa6\xf5V\xbd\xb5QOs/\x14\xc29\xcd\xd4C" +
-	"\xeb\xf5\x10Ua7\xc8\xe99\xed\x82\xee\xa1\xb3\xb1\xdd" +
-	"\xd2g\xe9\xc9f\"r\x8b\x9cj\x9d\xcc\xc8\xe0Hg" +
-	"Uo\x0e\x8dS\x04\xd44i\xc9&=\xe1\x96\x99\xfe" +
-	"\xc67Rz\xd2?\xc2/\x1ap(\x05\xc8\xde0\xdb" +
-	"\xc6\xab\x8b\xe5w7\xe78\xa5\x86\xee\xefz|\x18:" +
-	"\xa4)Rb\xc5\x8d$\xc8l:\xd8\x0d@b\xdd\xe3" +
-	"\xba\x1c\x17qc\xfd\x92k\x95_r\xc5SN\x17A" +
-	"\xbd\xf6B\x05wI\"\xde\xa6\xfb:E&m\x1a\xe9" +
-	"\x9a\xa4\xbe\xc2\x1aZ\xa7\x95\xa0\xf6y\xbd\xd6\xfb!'" +
-	"\xfa\xeeh\x11\xd4\xf1\x02d[\xb5\x15\x930\xa3\x130" +
-	"\xa1'\x11\xa0'\xb1\xd7\xda-\xddD?dk\\N" +
-	"m\xa0\x1a\x8a\xc4S\xa8\xa0:\x80:\xb1\x88\xcfM\x85" +
-	"\x00{\xc1p\x0f\xbamM\xfeVy.\xcfN\xd7M" +
-	"\xcf\xe5\xd4%\x0ef`\x0c\xf6\xeb\xa6\xd03Rn\xf8" +
-	"\xf0\xc7\xc2\xbdf$\xc5%\x06b\xe7`w\x937\xd0" +
-	"h\xaf\x8a\xa0\x1e\xe7Tx\x14=\xe6\xdfDP\xdf\x13" +
-	"\x00\x1c\xe8<\x81\xd2\x1c\x17A\xfd\x08\xc1\x03l\xf0x" +
-	"\x1f\xe3\xef=\x11\xd4\xd3\x08\x1ekl\xf0\xe8D\x03\x9c" +
-	"\x14A\xfdR\x00\xb9H\x08B\x11!\xf2g\xe8\x07\xa7" +
-	"EP\xbf\x12@\xee!\x06\xa1\x07!\xf29|\xfdK" +
-	"\x11\xeaA\x00Y\xba)\x88\xdd\xab\xdc\x85\x1b}%B" +
-	"C\x00\x04\x90\x96r\x88\xe3\x0fD\xdf)\xee\x97\xa7\xe3" +
-	"\x96\xd6\x98\xe0\xc1\xaa$\xa9\xb5zh\xceW\xffnZ" +
-	"\xb7\x9b\xcb\x02\xbf,r\xb5\xedT/\x0c\x17\x18\x01\xf3" +
-	"[\xbb0\x0b\xd8\x8d\xa33\xa5\x07\xd6\xb2\xcb2\x16X" +
-	"ER\x09:wn\xfd\x03\xcc\xc7$\xdb\x05\x1d\x16\xec" +
-	"\xaa\x05\xd8\x98\xdeea\xd2\xf6&\xaf\x8dp\xddt\xba" +
-	"\x96\x8c%D;k\xda\x9c\xd8\xf0\x19\x92O\xed]>" +
-	"\xee\x81\xbf\xbf_\x96'QN\xab[u\xd3\xd4\x9a\x0b" +
-	"{\x12\xe7\xc0\xb4\xa8\x1bZ\x1f\xd1\x0b\xe0y\x92Oa" +
-	";\xd3C\xe7\xd5mz\x1aeq\x15\x9eJ\x1b\x96\xd1" +
-	"d$\xfc\xa2P,P\xb0o\x8cM\xf2b\x8c\xd5\x91" +
-	" {\x13\xd3<H\x0b\xe4kDO\xd78\xa7u\x07" +
-	"\x1e\xdf\x07\xb2\xf9\xb2(\xa7`\xca1c\x9b\x9e\xb4j" +
-	"\"\x99\x14\xba\x92\xcd\xde\x0e\x92\x91\x8dy\xd0\x85A2" +
-	"\xa6\x91\x83.\xfb\x9d\x19I\"q\x95\xa6\xb3:\xa9\x9d" +
-	"H\x16\xd7\x98t\xdf\x84\xf8Te<4\xe5\x94\xb1." +
-	"\x1b\x89\xcb|\xcb\xb5\xb8W\xd1p\x0e\xce\x0f`|\x07" +
-	";3\xf9\xe2\xcfk\xa6A\xf6\xe6\xb7\xdd$\x1d\x97\xad" +
-	"\xd3\xae\xfe\xbf$\x1e7\xfb\xf9\xf5\xe0\xb5\x9e\x0a#M" +
-	"4\xd4A\xf6\xae\xa6\xf2\x8e\xc5\x8c\xc2\xe6\x04:k\x03" +
-	"r'l|\x81\x88\xa4\\\x81\xe8\xce\xb0\xf3\x0aD\xcc" +
-	"V\xbae\xc5\x93\xd0\x8c\xb1\xcdyo\x95\x9f\xf7\x8e\xf5" +
-	"\\\x8e\xe2\xaa\x13\x8a\xa16-\x91\xe9\xb6\xae\xe5\xc5v" +
-	"\xa7l\xdf\xcb\x9bX\x188]j\xa0o6\x0b\xdc}" +
-	"\x81\xbc\xaa\x96\x08\xc5\xf0\x17\\tg\xc2\xb2>\x93\x08" +
-	"\xc5B\x17.\xba\x17a\xb2\x8a\x94\xe2\xb7Y;{\xfc" +
-	"\x08\xe3\xff\x0a\x11\xd4\xa8\x00\xc5\x81o\xb2v\xfa\x98\x80" +
-	"9e\xbc\x08\xeat\x01\x9c\xc1\x0f\xef~N(\xae\xc6" +
-	"\xe8\x9d\x18\x8b\xe5M\x19\xb1\xb8\xc2'\xf5z\xabA\xc4" +
-	"6\xdd\xe7\xb1\xef\x9c\xc6\xa9\x90.4\xa1\xbc\x90\xc9\x83" +
-	"\xb4'\xc8$\xad\xefT\xa7\xb2\x01Mw-0\xd7`" +
-	"\x83\xec]\xf2\x14\x06\x9b\xd3\\4\xd0\xfe\x8dY\x875" +
-	"\x15\xf5>ME\xbd_S\x11\xe6\x9b\x0a\xf0k*\x04" +
-	"\xa7\xa9\xc0\xa8\xb9K\x04\xf5!li\xdb\xb4xBk" +
-	"L\xf0\xa3\x94T\xc6\xee\xc4\x08\xb4{\xcd\xa7\x91\xb6@" +
-	"\"\x02H$\xaf\x90\x8aXF*\xded\xfa%\x0f\xd6" +
-	"5i\x89\x84}8\xea\xbb%9\xa3/`d\xb0\xd4" +
-	"\x9b\x9e\xb0o\x04\x80}\x93 \xdf]O\x04\xf9v\x09" +
-	"\xbc\xef\x18\x80}\x12A\x1dW^&\x81\xe0\xde\xdf\x01" +
-	"\xbb\x92\x91\xf5F\"\xc8\x8b$\x10\xdd;%`\xdf\xba" +
-	"\xc8\xeaX\"\xc8S%\x08\xb8\xd7(\xc0\xee\x97\xd0\xa9" +
-	"\x05\xf9r)\xcb\x1a>:%qg(Yv\"\"" +
-	"\x99t\xd8H5\x12\x85\xd5MF2\xa97\x15\x96\x11" +
-	"\x8em\xa9qG3\xe3*\x13a\x12!\x0d\xe3A\x84" +
-	"\x86\xe9\xe0\xda\x97N\x85I\xc3\x14\\\xae\x03\xcf\xc4\xca" +
-	"l\xba>\x0b\xd7\xe7\x81gee.T\x11\xd2P\x87" +
-	"\xeb\x0bq=\x00\xd4\xd0\xca|\x08\x13\xd2p-\xae/" +
-	"\x06\xaf\x06T\x16\xd1m\xe7\xe1z\x0c\xbc2P\xd1\xa0" +
-	"\x96\x90\x86\x85\xb8\xdeB+A\x81\x86\xb2\xa2C#!" +
-	"\x0d1\\O\xe1zO1\x08=\x09QZ\xe9z\x02" +
-	"\xd7W\xe0z\xaf\x9eA\xe8E\x88\x92\xa1\xfcS\xb8~" +
-	"\x03\xae\xf7\x0e\x04\xa17!J;]\xb7p}\x0d\xae" +
-	"\xf7)\x0aB\x1fB\x94U\xf4\\7\xe0\xfa\x16\xf8\x8e" +
-	"%J&e\xc5[\xf5\xd9\xb4y`\xf9$\x15\x8f\xb1" +
-	"\xe7%-\x86WT\xae\xc6(\xd4\x9a\xdd\xff#\xa6\xd1" +
-	"\xb4T\xb7\\\xfe4P\x1b,\x83Hi\xaf\xe8\xb4W" +
-	"g\x19\x1a\xe6}wuuS\"N/]\x9c}\xdc" +
-	"z\xa7\xd4\xbbiv\x00\xca\xa4\x19\xa1\x99J\xe8f\x10" +
-	"\xf7\x96\xbd0\x83\xd8\xfd\xab\xe4\xdcr\xf4\xa5q\xc0n" +
-	"\xef\x80}\xbd\"\xaba\xdbg\xbdKC`_\xdc\xc8" +
-	"?\x0aS\x9f\x05\xc1\xbd\xcb\x04\xf6\xb9\x94<\x04c\xa4" +
-	"L*\xc1\xde8\x8a\xe9\xd6\xb4\xa2\x10\xb1G\xcd\xfe\x83" +
-	"o{:\xef\xd7\x0f\xf1 \xd7\x1aOb\x91o\x11h" +
-	"\xe96\xe1\xd48\xf8\xff\x7f6E\xe8~N\xf9]\x87" +
-	"n\x93\xb8\x82\x92\xefGV\xb7\xd8\x15*\xc8\xdew)" +
-	"\xddTK\x8e\xbe\xdc\x91I7eJ\xde\xb9\xf8!2" +
-	"MR\xa2\x16\xb3k\x08\xb4?\xbbr\x06\xf6\xe5\x88<" +
-	"\x06m<\x0c\xed\xcf>u\x02v\xad)\x97\xa3\x8d\x8b" +
-	"\xa5\x12,\x15\xa3\x10\xb1g%\xb9\xc6%\x91T\xed\x1c" +
-	"#\xa6\xe7\x0d\xee\xb8j\xce-\xe6\xc2|1\x07>\xc5" +
-	"\\N\x95Q\xd2\xa2\x99-n\xb60\xe3+\xf5\x82#" +
-	"\x0a\xf9\xd7\x90>\xb7 \xdc\x9c\x0dq\xd47[\xf3\x17" +
-	"/\xb4\xf8\xbfxq`\xdfN\xd4ii\xc9\xe7\xd6\x85" +
-	"\x1b\xdb\xf8T\xe9\xfcnf<\x89\x9d\x8d{\x0f\xee_" +
-	"`\xe6\xdc\xe2\xf8\\\xe1Vy\x1cs\xdaj\xbe\xcb\xcb" +
-	"\xa9\xfa/\xa0'>\xb3\xfay\x1e+\xfe\xab\x05\xc8\x9a" +
-	"\x0ea\x0e \xb9_M\xe6\x01\x12\xd3\\\x8bf\xfa\x16" +
-	":\xfc!Z4\xb3\xa0t\xefQ0\x8d-\xec\xcd\xf1" +
-	"Q\xb3n\xb9:\xea\xae\xbd\x88:\x1eY\xcb{\xa4P" +
-	"xi\x94w\x19\x904\xae\xd3\xe2\x96+\x19\xe6\x0b#" +
-	"c\xcd&`^\xe8\x82\x80y\x9e_\x8d\xcd7\xbaZ" +
-	",g&}\x81I$s\xaaR\x97\x91\x86\xda[(" +
-	"\x82\xda\xc2a\x90\x8e\x9e\xb6X\x045\xe1\x0d{\xe2H" +
-	"\x18\x13AMqE]+\x1a5!\x82\xba\"\xd7\x81" +
-	"r\x80KJ\xea\xcb\xdd\xa3\xeb+\xe2&\xe6\xa2n&" +
-	"\xbe6H{\xc59\xeb\x8f\x05\xbf\x1b\x181\xaf\x83\xc9" +
-	"Uz\x08q\xda\xec6\x134H\xf1\xe4Ro\xfc\xc1" +
-	">K\xe6\xc6\x1f\xb5t\xfc\xe1|\xda\xe0\x9f\x98\xe8e" +
-	"\x11\x9b\x85r\xd6Y\xc0\xa5%\x14\xe3\x9a%KL\"" +
-	"\xfa\\\x07\xf1\xbe\xed\x13\x9f\x17\xef\xa4\xf2\xe70u!" +
-	"-\x7f\"\xfa\xbf9\x86a\xf2\xd2[j\xf7\x8e\xb5\xbb" +
-	"\xa1c~\x81\xed3>g\xa8Z\xb0\x03F\xa3_\xb4" +
-	"\xf3*\xa1\x13P\xbf{\xa3\xdc+n\xbfQ\x04\x9f\x07" +
-	"m2(\xf5\xbe\x95\xf3\xc1nn\xea\xec\xa2\xdbE\xd2" +
-	"\x16\x03\x89\xc5\x08\x12Q\xdb\x89\x17ah\xcd\x13A\x8d" +
-	"\xe5\xcf \xfc\xe7\xb9%1#\xd9\xfd4\xc26\x83\x93" +
-	"L\xfe;\x00\x00\xff\xff\xd4iH\xa7"
+const schema_e87dc593c8f2e695 = "x\xda\xb4[{x\x15\xe5\x99\xff\xde\x99\x13\x86[<" +
+	"\x0cs\x90kz P\x16RHH\x90U\xb3\xb29" +
+	"\x80\xc8E\x82\x99D\x1e\x85B\xcb$gH\x8e\x9c\xcc" +
+	"\x1c\xceL\x02\xb1R\x08U\xb9H\xaa\xa8\x14\xb4\xa5V" +
+	"\xa5\xdb\xa66\xf5\xb2\xd4\x0a\xd5\x15k\x11u\xc5GJ" +
+	"Ut\xcbZ/QC\x81\xf5\xc6nQ\xe8\xd9\xe7\xfd" +
+	"f\xbe\x99\xef\x9c3\x01}\xba\xfb\x07\xcfs\xf2\xcdw" +
+	"y\xbf\xf7\xf2{o\x1fS\xfe4(\x16*/\x1c:" +
+	"\x96\x08u;\xa1\xa0O\xe6\xbfj\xef\xf8\xcf\x1f\x1d\xd8" +
+	"\xb4\x9e\xc8\x11 \xa4\x00$B\xa6\xae\x92\x07\x03\x01\xa5" +
+	"M\xae\"\x90Y\xfd\x8d\xbb\xae\xfe\xee\xfb\xdf\xbc\x99\xe0" +
+	" )\x10pB\xa7,\xe0\x84.y5\x81\xcc\x9b\x8f" +
+	"\x8f\xefn\x19l\xdeL\xd40\x08\x84\x84p\xc2\xe4\xc1" +
+	"\xfdq\xc2\xb4\xc18a\xc9\x99C/\xce\xab{\xfe\x16" +
+	"\"\xf7\x173\xdb\xdf\xff\xe4\xf9\xbb\x0e\xac\xfd\x90\x10P" +
+	"\xb6\x0d\xbeQ\xd9>\x18\xe7o\x1b|PT\x0a\x86H" +
+	"\x84d.\xfd\xc9\xd1\x17{n\xf8\xe1\xadD\x0e3\x82" +
+	"\x94\x93\x91w\x08(\x1fG\x90\x9e\xdb\xb5\xf4\xacg\xaf" +
+	"Il$\xb2\x0c\xcei\x8a<\xe4s\x12\xca\x9c\\s" +
+	"ls\xcb\x94\x876:7\xa1d\x9c\x8e\x8c\x00\x12\xca" +
+	"l\xf9\xb4\xa8\xb3\xec736\x11\xb5?\x80O\x81\xb3" +
+	"\xf7\xb1\xc8cJw\x04\x7f\xbd\x1dy\x98@&Q3" +
+	"n\xe9\xa9xb3^Gt\x0fh\x1fr\x9c\x80r" +
+	"\xcb\x10\xfc\xfe\xdb\xe9g\x0eG\xde\x1e\xbf\x05\xbf{\x1c" +
+	"\x1bs1\xbd\xef\xc4\x8b\xf1\xbe\x8f\xef\xbf\xe2\xe5s3" +
+	"\x0ao\xcb\xbb\xef\xe6\x8b\xb7(\xdb.\xc6\xf9\x1d\x17\xcf" +
+	"\x01e\xf1P\xbco\xec\xdd\x92\xaa\x13\xf0\xe9m\xdc}" +
+	"\xa7\xce\x18:\x1f\xb7\xab\x1e\x8a\x17\xbe!\xf2\xf8m\xa9" +
+	"k\x1a\xb6r\xfcUV\x0dE\x86\xb4\x0c\xc5\xe3\xba'" +
+	"|\xf1/\xcb_\xb9\xb3\x83\xa8\x83\x81]\xfc\xf0PJ" +
+	"\xcf\x1bt\xc2UO\xdc\xfa\x8b\xfb\xfb\x7f\xd8\xe1\x8a\x98" +
+	"J\xf0\xf2aT\x82\xd3\x87\xe1\x84\xb7\xaf9\xf2\xe9\x1d" +
+	"\x9b\x9e\xba\xdd\x151%\xe1\x1eg\xc2\xaeaH\xc2\xbe" +
+	"\xaf%\x86/\x91O\xb8\x13\xe8\x09\xcf\x0c+F\xd6\x1e" +
+	"\x9c\xd5sM\xfb\xc6G\xefD\xd6r\x97-\xa0Tv" +
+	"\x0e\xbbQ\xe9\x1aF\x15f\xd8\xed\x80\x07\xadzqN" +
+	"\xe6;\x0b\xef\xe2\x95m\xf1\x08J\xaa6\x02\x0f\xaa\xfd" +
+	"\xb0\xe4\x83?-\xfc\xc1\x0e\xf7.\xce\x8cm#F\x00" +
+	"\x81\xa9\xf7\x8c\x88\xe2\x1e\xa1G\x1eP\x7f\xbc\xfb\xa3\x1d" +
+	"<;~=\xf2\x13\x02\xca\xde\x91x\x99\xf9\xebOt" +
+	"\xfc\xfe\xb5\xf8N_?\xa6\x0e\x1f5\x18i\x1d\xdd\xef" +
+	"\xc6ou\xee~y'\x91\x15\xf6\x05F\xf5\xc7/\xc7" +
+	"\x17w\xbd\xdb\xaf\xf8\x9e{\x89<\x84}\xe9\x19I\xd7" +
+	"l||\xc9U\x17IW\xff\x90\xe7\xdd\xe1\x91\x0es" +
+	"\xe9q\x1fv\xac}\xefT\xeb\xea\x1f\xf2\xe2\x9b6\x8a" +
+	"N\x98>\x0a\xaf\xf4\xda?o}u\xd4\x95\xe6}\xbc" +
+	">i\xa3\xde$\xa0\xe8\xa3P\x9fF<wu\xeb\xaa" +
+	"\xe6\xb6\x07\x89*3\xf1)\xe7F\xa1\xbeA\xd1j\x02" +
+	"oM\x98\xf57u\xd4\xc2\xdd\xb9\xba\xa4\x17\xedS\x9a" +
+	"\x8bpr\xa2H\xc2\x7f\x84d\xbe\x17~a\xd5\xe6\x8d" +
+	"7\xed&j\xc4\xd3\x04\xb5\x88\xd2\xb2\xb8\x08i\x19\xb1" +
+	"\xee\xcf\x7f(}\xba\xb3\x93\xb7\xad\xb6\"<k-\xfd" +
+	"\xbe\xf5\x85g\xab\xa5O*~\xc5\xd9VW\xd1'$" +
+	"\x94)\xb7>\xba\xbe\xcfU3\x1eF1\x8781\x8b" +
+	"8e[\xd1\xbd\xca=H\xc0\xd4\xedE\x07QD]" +
+	"\xd7\x7fc\xfee\xf7\x8d\x7f\x84\x13A\"* ;\x9f" +
+	"=\xf7\xc8\xfe\xce\xe7G>\x96g\x1a\xd5\xd1-\xca\xa2" +
+	"(\xee\xa6F\xe7(m\xf8+s\xdf\xc2\xee\xafm\xfd" +
+	"`l\xfed-\xfa\x80\x92\xa0\x93\xf5\xe8\x1c\xa5\x83N" +
+	"\xfe\xeb\xc8\xb3\xd1\xbfD\xda\xf3'\xb7D\xdfT\xda\xe9" +
+	"\xe4\xb5\xd19\xcaO\xe9\xe4\x01\xbb\xed\x97\x0e|\xa3f" +
+	"\x8f\xcbs\x87\x11\x1d\xd1\xcf\x11\x93\xa2(\xd5S\xaf\xf7" +
+	"lYp\xe9\x8d{\x9c\x1b8R\xfd8J9y&" +
+	"\x8a\x9c\xb2\x07\xbc\x1c\xba\xfd\xe7'\xf6\x10y\xa4\xa7\x17" +
+	"\xc3G\xd7\xe2\x84\xaf\x8f\xc6\x1d\x9e\xcc,\xfef\xa6\xf5" +
+	"{O\x10u\x10\x88\x99\x95\xcb\xc6\xfc\xe1\xe9Y\xff\xf6" +
+	"4\x19\x02\x12 \xa0\x8c\xdeG@i\xa73\x87\x1f\xdc" +
+	"\xb5\xe7\xbeS]O\xb8\x80B\xd9\xd5=\x9aZ_\xcf" +
+	"h<\xeb\xc0\xae\x1d\xa7\x8f\xec_\xb2\x97\xd3\xdb~c" +
+	"(;\xabO\x8e8T\xbb\xe0\xd9\xbd\xbc\xf2\x9dt\x96" +
+	"~L\x97\xd6U\xbe}r\xf7\x86\xba}\xbc\xf2\x0d\x19" +
+	"\x83\xf7\x1c>\xe6\x03\x02\x99\xa6c#~||{f" +
+	"_\x16\xd8\x8e\xa1`;\x06\xd7\xcf\x95G\x8dxm\xd1" +
+	"\xce\xdf\xf2\x07\xc8\xc5\xd4;\x0c/\xc6\x09\x1f<\xb2\xf1" +
+	"\xdaS\x9bN>E\xe4\xfe<\xb2\"?\x94y\xc5w" +
+	"*j1\xfe\xaa.\xc6\x8b\x1e\x9d\xd6g\xa1\xf4\xdf\xe7" +
+	"\x9e\xe2/\xdaYL\x99\xfa(\xdd\xcc\xe3R6\x98\xcc" +
+	"\x06\xa9\x00\xfa*\x87\x8b7(\xaf\x16S\x03,\xa6H" +
+	"\xf0\xd0\xafR\xcfN_/\xedw\x88\xa3w\xdb>\xf6" +
+	"M\x12\xcaX\x05WT\x16\x8d\\\xba\x9f?\xa8m," +
+	"\xa5\xba},\x1e\x94\xe9\xb9y\xdf]W\xc13xP" +
+	"?\xff \xba\xc5\xfdc\xdfT\xba\xc6R\xda\xc6\xfeL" +
+	" \x90\xb9{\xc0\xa6\xb3\x8d\xaf\x17?\xc3\xeb\xc2\xaa\xf1" +
+	"#\xa8\x87\x1c\x8f\xbb\xbdx\xf0\x92\xefn\xday\xe4w" +
+	"\x81\xc6\xb1k\xfc\xef\x94\x9f\x8e\xc75\xf7\x8f\xcfP\xfc" +
+	"\xfa\xd6\x1b\x99o\xef\xbf\xf5@\x9e\xa2\x1e\x98\xf0\x0b\xe5" +
+	"\xd0\x04\\\xf3\xc2\x849\xca\xc7\xf8+\xf3\xb3#\xb7g" +
+	"\xcc\xfbN\x1c\xe0\x80\xf7\x8d\x09%(\xfa\xf4\xd4=\xb3" +
+	"\x96w=\xf4\\\xde6\xcfL\xb8Sy\x01\x17O=" +
+	"0a\x0e(\xdb'\xe2>[\x1f\x9e\xb2o\xfb\xebG" +
+	"\x9eC\x12\x0b8\x12\xfbP\xbb\x98\xb8E\xb9\x05\xa7M" +
+	"m\x9fHo|z\xf5\xe7\xb3/y\xa5\xfb`\xde\xde" +
+	"\x8b'=\xa0h\x93p\xcd\xb2I\x07\x95W\xf1Wf" +
+	"\xc5\xc0\xea\xe1\xa7n\xfd\xf4 \xc7l\xe5\xa9I\x88)" +
+	"\xcfLB\xee\\\x16\x1ev\xe5\xb3\xef|\xebP\xb0!" +
+	"tOBC\xe8\x9e\x84\xfa1w\xc7\xdc\x1f\x15\xff\xc3" +
+	"\x83\xaf\xb8\xcaFmj\xf6\xe4\x99\xd4\x13N\xc6\x09\xfb" +
+	"\xff\xf5\x9c\xf9\xd9\xebS\x8e\xf0GuNF\xe8\xef\x9a" +
+	"\x8cG\x15\xde5\xb4m\xc7\x92%\xaf\xe5\xd1}h\xf2" +
+	"\xbd\xca\xab\x93q\xfa\xe1\xc9\x07\x95\xeaR\xa4{\xc8\xac" +
+	"\xc2;n\xfd\xfd\xee\xd7\x90%BnP0\xad\xf4F" +
+	"\xe5\xf2R\xe7\x17\x82\xf4\xa0\xef\xbc\xf8K\xb1\xa1\xe8u" +
+	"_\x0e\xca\xa1R\x0c:\x8c\x7f\xda\xf2\xcb\xb3\xd1\x8b\x8f" +
+	"\xf2\xd1\xd1\xa3\xa5T\xd5\xf6\x96\xd2K\xdd\xda\xfd\xe0\x87" +
+	"\xb1\x85G9%\x1d^\xf6\x0e\x09e\xfa\xcdz41" +
+	"`\xf9\xff\x1c\x0d\x0cJ\xce\x95nP\xa0\xcc\xf9\x85\xbb" +
+	"\x0c\x93C\xe2\xf4\x97\xaa\xdf\xe4\xedpq\x195\xf4e" +
+	"ex\xf5_N{\xf9\xbe\x87\xee\xbf\xed?8\x8cX" +
+	"[F\x83\x9f\x7f\xdf8\xee\x83\x1f\xbc\xb2\xf8\x18\xefs" +
+	"\xf52Ja3]Z\xf4\x99\xbd \xf4\xdeM\xc7\x9c" +
+	"\xa5\xce\x84\x8e\xb2b\x9c\xb0\x9dN\xd0\xea&L\xff\xc7" +
+	"\x07\xb7\x1c\xf3\xf7V\xf6\x96\xe1\xe57\xec\xb9tv[" +
+	"\xf2\xfec|\xdc\xb0\xab\xac\x02W\xfe\x94\xae|\xf7\xe8" +
+	"ov\xb5vu\xbc\xc5\x0b\xec\x8d2\xf4}\xc7\xe8\xf7" +
+	"Y\xdb\x9e>\xd6=~\xc7[\\\xc8v\xae\x8c\"\x9b" +
+	"\xb4b\xfd\xf7\xef~\xfa\xcc;<p\xbd]\xf6\x07\xd4" +
+	"\x952\x14\xc8\xeb+\xd2\xca\xa5?\xb6\xdf\xe5\x8fn\x9f" +
+	"B\xb1d\xf3\x14\xdc:\xda\xdc\xb3VXV\xfe\x9e\xeb" +
+	"\x0b\xdd\xb8u\x8a\x13\xb7NA\xec[\xb5\xb6\xeb\xf4\xf1" +
+	">{\xde\x0bV\xcc[\xca_\xc4\xbd\xca\x91\xfb\xf6u" +
+	"ON\xd9\xd2|ew\x9e^u\x97?\xa0\x9c,G" +
+	"\xdaz\xca\xe7(r\x05\xea\xd5Ko5\x1f:\xd09" +
+	"\xe0}\xfe\xceg\xca\xf1\xce\xe7\xca\x91\xb0y\x93j\xfa" +
+	">\xf0\x91\xd2\xc3\x7f\x1fS\x817\xfbz\x05\x15G\xf5" +
+	"\xa9\xeb\x96\x1f\xf9nO\x96o\x9a]\x81Z>\xaf\x02" +
+	"\xa9\xf9y\xd5mUM\x0b\xc7\x1f\xe74\xaa\xb3\xe28" +
+	"\xc67\xbf-|\xe0\x89/6\x1c\xe7\xbcw\x07\xfdp" +
+	"\xdd\xe4\xe3\xbb\x1e\xfb\xb4\xf13N9VU\xd0\xf0\xe6" +
+	"\x92\x9b*GO\xfd\xc2\xf8\x8c\x0b|\x16WP\xb5\xa9" +
+	"\xfd\xbe\xb6\xa3\xe7\xb9E\xa7y\xcf0\xa3\x02\xaf1\x9b" +
+	"\x929\xad\xe4\xe5E\xdd\xef\xdfs\x9aGE\xbd\x82\xb2" +
+	"7A',\xbf\xe1L\xbf\xe7\xfer\xdd\xe7x\x0f\x81" +
+	"\xed\xb0\x99\xde\xa3\xa3\x02E8w\xdd\xd6'\x1f{\xe1" +
+	"\xe1\xb3\xdc=\xa6M}\x87,\xcd4Y\xa9\xd2\x06-" +
+	"e\x88\xa9\xca\xd9\xad\xbaa\xd7%\x8c\x95\xa5:\xfe\xb2" +
+	"\xc6\xd5hi\xad\x19,5$\x86\x08\x09\x01!ra" +
+	"%!j_\x11\xd4q\x02T9\xb3\xe0\"\x025\"" +
+	"\xc0 _\xaa\x04p\x90\xdfz\xa1n\xaf6\xd3+K" +
+	"S\xba\x9e\xb6\xc6\xd5\xeaVK\xd2\xb6p'\xb6\xf1\xc4" +
+	"\x0aB\xd4q\"\xa81\x01d\x00\xaaF\xf2\xf4zB" +
+	"\xd4+DP\xaf\x17 J\x97\xfa\x87y\xb1\xb0{X" +
+	"<a5\x98\x86\xa1\x13\xa9\x81\xa7\xc93\xfc|\x9af" +
+	"\x99i\xbd4n\xae6\x92\xa6\x16\xd7\xe3\xcem-\x12" +
+	"H\xd5\x14\x8e\xaa\xc9\xc5\x84\xa8\x13DP/\x11 j" +
+	"\xd9Z\xda\x86~D\x80~\x04$\xdd\x88\xb3\xdf\xdeI" +
+	"\xa4\xca9\xaa\x06@\xbdB, \xc4\x0b\x0c\x81E\xd7" +
+	"\xcaa\xa8$\x82r\x00$\x00\xcf\x18\x81)\x85\xb2\x17" +
+	"\x8a\x89\xa0t\x81\x04\x82\xe7\x00\x80\xc1\xb3r?]\xbb" +
+	"\x1d$\x10=s\x00\x96\xc6(\x9b\xa1\x84\x08\xcaZ\x90" +
+	" \xe4\x19\x030\xa4PV\xd1\x9du\x90\xa0\xc0\xcb," +
+	"\x819te1,!\x82\xa2\x82\x04}\xbc\xd8\x06X" +
+	"\x14\xa4\xcc\x86\xf9DP\xa6\x83\x04\x92\x17v\x03\x0bq" +
+	"\x94rz\xee\xd7A\x82\xbe^\xe8\x00,\xdbT\x86\xd3" +
+	"\xaf\x85 A?/\"\x03\x96\xeb)\x00\xb5D\x90\xcf" +
+	"H\xd0\xdf\x8bb\x80\xc5F\xf2\xc9%D\x90\xbb%\x18" +
+	"\xe0\x81=\xb0$R~\xa3\x82\x08\xf2!\x09\x06z\x10" +
+	"\x0e,c\x90\x9f\xc1=\xf7JP\xe8y>`\xc9\xa0" +
+	"\xdcu'\x11\xe4N\x09.\xf2\xcc\x04\x98\xdd\xcb\xbbp" +
+	"\xcfmR\x95\x96J\xe9F<\x06R\xa3n\xc7\xa0\xaa" +
+	"%\x15\xd7l=\x06aK\xd7W\xc6@j\xd2\xac\x18" +
+	"d\x986\x11Q\x8f\xf3\x7f\x12\x12\x83pZ\xd7\xe21" +
+	"\x08'\x8c\x15f\x0c2V\xa2\xd1\xd0\xec\x964\x01=" +
+	"\x06\x99\xb4i\xdas5\xab\x89\x88\xba\x15\x83\xa8\xd6\x12" +
+	"O\xd88\xa9\xa5\xdejH'\xea\xddIzc\xc2\xb2" +
+	"\xf54\xcc^c\xeb\x86\x950\xc1\x88A\xb4!iZ" +
+	"z\x0cj\xc0W9\xc1Un<\x8a\x1a\x9b\x94\xb4\xb3" +
+	"\xac\xb8\xc4\xb5\xe2\x88\xe0\xd0\x03\x83\xfc\xa4\x83\x00\x0c\"" +
+	"Y{]\xa9\xe9\xcd\xa6Qj\xd9\x9a\xddb\x8d\xabr" +
+	"\xec$\xd7\x92,\x9b\x9a\x93\x9e\xd4m\xdd1p\xd1\xf6" +
+	"'A\xaa\xf2Z3\x95h\xa8\x8b\xd2M\xd0\x16\x06z" +
+	"\xe4\xcc\xbe\x81\x10\xf5J\x11\xd4\x1a\x01\x98\x91U\xcf'" +
+	"D]\xe0\x98\xbe,@\x04QM^\x84\xe8S#\x82" +
+	"\xbaTp\x0d\xbeUO\x93p\xdb\xd5z\x1b\x14\x12\x01" +
+	"\x0a\xd1\x7f\x1a\x86\xd9b4\xe8\x04/B\x04\x00\x02U" +
+	"I\xd3\\\xd9\x92b\x7f\xe6\xb1\x89r\x1bi\x0e#*" +
+	"\xf1\x84\xe1y1\x11\xd4\x05\x9c\xf9\xcf\xab\xf0\xa9\x95\x85" +
+	"\xf5\x0ee\xd5\xb5>\xb9U\xf5I\xb3a\xa5\xc5\x80 " +
+	"j\x98q\xdd\xfb\x8b\x97{\x1eA\x0c\x94\xd8\x1c\xddC" +
+	"\xca,P\xaa\xf4A\xc9\xc3$<\x7f\x92\x08\xeae\x02" +
+	"T%u\xa3\xd1n\x0a<\x91q\x89\x93\x8b#]B" +
+	"P&\x11\x8aO\xcc)\x02\xcb\xdc\xe4mh\x04\xb7 " +
+	":\xb1\x82\x100\x97$\xb7U\x12AnFlb." +
+	"\x11Xf+k%D\x90\x17!2\xb1B\x01\xb0\x00" +
+	"_\x9e\x87\x069\x03q\x89e\xb0\xc0\x12Ay\xdaL" +
+	"\"\xc8\x13\xa5h\x93\x9eL\x9a1\xa8rT\x0f\xad\xcd" +
+	"6S1\xc84\xb8\x0aG\xedb\x9d\xe18\x97l\x1b" +
+	"\x08\xb9\xbcdF\xc3l\xc6\xe0x\xcaY\x04\xf2o\xa0" +
+	"\x08\xea0\x012\xba;\x95\x80\x01\xb2\x9f\x18\x13\x009" +
+	"@{\x10\x00|#\xbb\x90\xef\xa8\xe4|G\xc2\x88\xeb" +
+	"k\x98\x98\xaa\xcc\x15+,\xdd\xces\x1f\x9c\xf3t\x0d" +
+	"0P'\xe6\xfb\xfbz\x87\x95W\xfaJ\xf1U\xec\x02" +
+	"C\x01\xc6\xadRK7<\xd7\xc8\x1fX\x12t\xbb\x12" +
+	"\x9f\x8ap\\\xb35\xa6oat\xdey\xca\x97\x7f5" +
+	"v\x0e'\x98\x1b8\xc1\xf4b\xf2\x01\xfb5\x98\xc6\x8a" +
+	"D#\xb3 \x94L\x96?\xae\xd1\xf54\xea\xfb(\xef" +
+	"\x9c_o D\xdd#\x82\xba\x9f\xbb\xcfSiB\xd4" +
+	"'EP\x9fGS\x17\x1cS?\x80\x97\xdc/\x82\xfa" +
+	"\x92\x00 F0`\x96_\xc0\x89\xcf\x8b\xa0\xfeQ\x00" +
+	"9\x04\x11\x08\x11\"\x1f\xc6-_\x11A\xfd\x93\x00r" +
+	"\x81\x18\x81\x02B\xe47p\xe6Q\x11\xd4\xcf\x04\x90\xfb" +
+	"\xac\x8f@\x1fB\xe4\x8fQ\xfb>\x12A=+ \xca" +
+	"7\x9b\xb6^\xd3\x02\xf5\xc9D\xc3\xd5z\x1b\xf1\xee\xe9" +
+	"|\x99\x11'\xd1xZ\xb7,\x18H\x04\x18H l" +
+	"\xb7\xa5t\xf6G\xa6%\xe5\x843$:\xb3\xcd\xe6p" +
+	"\x87\xf9\"\xd0\xe3\xf4\x03\xf1\xbf0\xaeF\x91\xab^\xec" +
+	"\x84\xa7b\xc4\x940\x12vB\xb3M\x02\xe9\xde\x00\xcb" +
+	"\xc1\xfed\xc2\xb2\x83\x8d\xab\xc2\x0f\x1a\xa3\xd4t\xfd\xf8" +
+	"\x8cw;\x17]H\x96\xa8\x1eb\xb3\xa5F\xbc\xad\xd7" +
+	"\xa2z\xdc$\x82\xba\xc9\xc7\xc2[\xd0\x16n\x16A\xbd" +
+	"\x83s\x1d\x1dh\x0b\x9bDP\xef\x16@\x16\x05Gl" +
+	"\xdb\x90\xb0\xad\"\xa8;Ql\xa2#\xb6\xed\xb8\xfcn" +
+	"\x11\xd4\x9f\xfc=N&\xba\"\xd9b5y\x0cK\xeb" +
+	"\xcdzs\xbd\x9e\xe6\x16\xe4\xbb!\x1aa\x8c\xab\xd5\xa3" +
+	"\x94\x85\xbd \xbeolKz\x87\xfc\xfa6[_\xa0" +
+	"\x1b\x8dD\xe4\x069\xd6\xba\x1e\x9d\xc1\xa8\xce\"\xfd\xac" +
+	"9\xae\xc2\x946hF\x83\x9e\xf4\xc2\xe3l\xe1\x1b\x86" +
+	"\xde`#N\xd00$h\x1f_A\xcc\x94n\x04\xa3" +
+	"\xd7\x05\xc1\x04)\x05\xd9on8X|\xa1\xd8\xc5\xf3" +
+	"\xa7n\x18\xa5\x07\xab'\x0f1\xee\xd4\x14\x09\xe3\xad@" +
+	"f\x15\xe1^\xc0\x1fc:O-\xb9\xc0\xa1\"(p" +
+	"(\x0e\x0a\x1c\xf0\x96sEP\xaf=_2\x11N&" +
+	"Z\xf5@\xc5iI[f\xba\xd4\xd0\xd7\xd8\xe3j\xb4" +
+	"0J\x88\xe7km\x90W@\xfd\x9e\"\x82z\x85\x00" +
+	"\x99fm\xcdL\x8cV\x08X\xd0\x97\x08\xd0\x978c" +
+	"\x14!\x08\xf1\xc6\xb8x\xa1\x8er\xa8*\x91B\x06\xd5" +
+	"\x00\xd4\x88\x05\xbc\xdf\xcdw\x1e\xe7\x85\x84\x88\x97\xd9\xe5" +
+	"\x1e\x95c\x16\xecv\xbd\xe4\xa2n\xcc\x95\x83]AA" +
+	"\xac\x99\xf2L\x8c\xbf\x16\x9e5\xcf\x10W\x98\xe8\x17F" +
+	"{\x87\x1cF\xa1\xbd$\x82z\x94c\xe1\xab\xa81\x7f" +
+	"\x14A\xfd\xb3\x00\xe0\xba\x85c\x95.\xb0\xbf\x87\x00\x03" +
+	"\x0e\xc0\xbc\x8d6\xfag\x11\xd4\x13\x080\xeb\x1d\x80\xe9" +
+	"A\x01|\xe8\xba\x80\x02\xc1\xf1\x0b\x1f\xa3\x1e\x9c\x10A" +
+	"\xfd+\xfa\x05\xd1\xf1\x0b\xa7q\xf9g\"\xd4\x82\x00\xb2" +
+	"\xd4\x1e\xc1\xac^>\x87\x07\xfdU\x84\xba\x10\x08 \xad" +
+	"\xe4P)\x18\xac\xbe\x146\xacN'l\xad>\xc9\x03" +
+	"Z\xd8\xd0\x9a}\xb7\xc2g6^\xc8\xe2x\x9a<\xbd" +
+	",\xf0\xb8\xedFf\x0c;\xd8\x04\xa6\xb7N\xd0\x19r" +
+	"\x92b\xb73\x03\xac\x94!\xcb\x18<\x16HaT\xee" +
+	"\xec\xd8\x0e\x98\x8eI\x8e\x0a\xba[\xb0\xd6\x1b\xb0\xd6\x8c" +
+	"\xb7\x85ES\xb7\x9c\x14\xc9S\xd3\xb9\x9a\x11O\x8aN" +
+	"D\xe0\xec\xc4\x1a\x0e`<\xba\x7f\xf5\xd4{\xbf}\x8f" +
+	",\xcf\xa4;\xadk\xd6-Kk\xcc\xcf\xb7\xdc\x0b\xd3" +
+	"\x80u\\m\x95\x9e\x07\xe13\x03\x82\xf6\xf9>\x82\xaf" +
+	"k\xd5\xd3H\x8b\xc7\xf0T\xda\xb4\xcd\x063\x19d\x85" +
+	"b\x1e\x83\x03ml\xa6oc,F\x06\xd9\xafe\xe7" +
+	"@Z(\x97#z\xba\xd4\xbd\xadW\x08\xfa*\x90\xcd" +
+	"\x87|Y\xc1`\x96\x18[u\xc3.\xadr\x82\x16g" +
+	"{\xc7H&\xd6\xe7@\x17\x1aIy=\x07]\xce\x9a" +
+	"y\x06\x91\xb8(\xda\x1d\x9d\xd9F$>\xf8\xe9=\xc1" +
+	"\x0a\x888yh\xca\x0a\xd1\xbdm$\xce;\xae\xd6\x12" +
+	"~\xd4\xc3)8_\\\xf2\x0b^\xdc1\xf3\xf9\xc0\xd6" +
+	"/\x14\x80\xecW\xd6{q:\xde\xb6n*\xae\x0e\xf2" +
+	"v\xd5\x90\xf8\xa5\"\xa8M\x9cXt\xc4\xb0\xe5\"\xa8" +
+	"I\xce\xf1$PVq\x11\xd4\x14\xe2U\xbb\x83W\xcd" +
+	"\xa82M\"\xa8\xf6\x97\xf6F\xebl\xb3\x86\xe2wo" +
+	"a\x0du\x91AE\x88J\x9f\xcfU\x0d\x14\x0f@\xf6" +
+	"{\x969wg\x92c\x85\x12\x9d\xe5A\xd9\xe5I>" +
+	"\xd2\xc4\xa9\\\xa4\xe9\xb5 r\"Mti\xbam'" +
+	"\x0chD\x00\xe0T\xbc8H\xc5+|\xbd\xa4\xe0\xeb" +
+	"\xdak\xb4UK\xb6\xf8py\x1e\xb2\xbd2\xe3WR" +
+	"9f+n\x9a\x1e\x1a\x98\xc9\x00\xd7\xee\x91\xd7V\x12" +
+	"\xa1\x10\xfe\x86\x83^\xa9]\xd6\xe7\x13\xa1P8\x87\x83" +
+	"^\x87TVq\xa6x6\xe3\xb8\x98\xcbQ\xe2\x978" +
+	"u\xd7\xc2\xd0\x17\x19\xc7\xc7L_\xe2\x16^\xe7\x0a\xe0" +
+	"V\xbex\x1du\xedu\x1d\x9a\xf8\x8cx<\xa7\x1a\x8b" +
+	"\x11\x18~\xa9\xd5\x9bM\"\xb6\xea\x01\x9f\x03\x0bUn" +
+	"\x18u\xbe\x12\xed\xf9D\x1e\xa1\xc9E\x8b\x91\x9fB\x0b" +
+	"\xbe\xb9\xd6\xa4\xcd\xc6\xb4.Z\xb4\x025\x85m\xa2\xcc" +
+	"\x80\x0aB\xea\xae\x00\x11\xea\xe6\x82/me6\x14\x13" +
+	"R\x17\xc3\xf1\x05\xe0\x1b\x8f2\x0fJ\x08\xa9\xbb\x12\xc7" +
+	"kp\\t\xf2@\xa5\x9a\x8e\xcf\xc5\xf1kq<\x14" +
+	"\xa2h\xa6\xa8\xb0\x85\x90\xbakq|9\x8e\x17\x14P" +
+	"@S\x96\xc1\x06B\xea\x96\xe2x\x13\x8e\xf7)\xa0R" +
+	"QtJ\xcfr\x1cOR\xdf?\x90\xcaEI\xd0\xf1" +
+	"8\x8e\xa7p\xbcoa\x04\xfa\x12\xa24\xc3LB\xea" +
+	"\x9ap\xdc\xc6\xf1~R\x04\xfa\x11\xa2\xac\x82\x1b\x08\xa9" +
+	"K\xe1\xf8M8\xde\x7fP\x04\xfa\x13\xa2\xb4A=!" +
+	"ukp\xfcf\x1c\x1f\xd0\x1e\x81\x01\x84(\xed\x94\xfe" +
+	"\x9bp|\x13|i\x08\x087i\xadz`\xa2I\x83" +
+	"2B.\x9c\x84f\xc7\x80\xd1\x95\x86\xb9\xda`\x7f\xad" +
+	"K\xeb+Z,=\xee\xb9A'\x0f^\xa0\x93pV" +
+	"`\xd3\xe0&#D2\x0do\xabp\xdc4\x02\x0bm" +
+	"y)\x10\xabY\xf6V\x15\xe2jN \xfb]\xdb|" +
+	"\x8cv\xf3\xd6:Z\xd2\xa0\xf6:\xce\xdb\xf1d\xad\x1f" +
+	"\xe61H9]\xcbEy,_=W\xc2Ey," +
+	"\x9eT\x00\xe5\xaf\x9e\x15\xa1\xae/U/\xc1Q\xaf\x02" +
+	"\xa8$\xa4\x16\xa56\x90j\x97\xe3.\x95~T\x9a!" +
+	"\x1c\x1fD\xb5Kp\xb4\xab\x10\xd2\x84\xd4\x0d\xc4\xf1a" +
+	"T\xbbDG\xbb\x86Pm\x8c\xe0\xf8h\xaa]\x82\xa3" +
+	"]ET[F\xe1\xf8e @Fk\xd5\x12I\xad" +
+	">\xc9\x970S-N\xb9\x82@\x9b_\xf41\xd36" +
+	"HD\x00)W\xc0U\xb6\x99J4\xf8Bj2-" +
+	"\xfb\xef\xad`|\xf9\xde\x0f\xb0\xc45lg\xc5\x8f\xec" +
+	"a\x12\xb0F\x9d,W\xd0\xa8/\xa8\xc6\xce\x15(\xb4" +
+	"d\xd2\x116E\xf7pVu\x1c\xd84X\xe9\x17X" +
+	"\xd9\xc3+`O\xbd\xe4m\xb5D\x907K\xe0?\x0f" +
+	"\x03\xf6\xd2\x8cB\xbb\xbcJ\x02\xc1{\xa0\x00\xac\x17," +
+	"\xeb\xf5D\x90\x97I zMs`O\x08e\x15\x89" +
+	"\x9f-A\xc8\xeb\xdf\x02k\xa0#\xec\x0b\xf2d)\xc3" +
+	"j+\xb4\x90\xea\x95Y3\xecFD\xb2h?\x82\x0a" +
+	"/\x06\xeb\\\x13\xcb\x8b\xc6]]'\xb9\xa8:\x93G" +
+	"U\x1fT\xe7g\x81\xa7\xab\xf2J5\x1d_\x80\xe3\xd7" +
+	"\xf3J\xbf\x88\x82p\x0d\x8e/\x05\xbf\xbe\xa6,\xa6\xea" +
+	"\xcd\x81\xaa\xc0@\x15\x8f\xbd\x1e\xc7\xe3\xe0gS\x8a\x86" +
+	"V\xc2\x81\xad$8j\xafS\xf5\xe6@Ud\xa0\x8a" +
+	"\xe3I\x1c_CA\xb5\xaf\x03\xaa-t\x7f\x0eTC" +
+	"\x0cTq\xdc\xc6\xf1\xf5\x14T\x0b\x1cP]K\xefE" +
+	"Au'|\xc9H\xbf%e'\x9a\xf5j\x9a\x833" +
+	"\xf8M%\xe2\x9c\xc1\xf8\xb9\xd9:D%\xad\xd1\xfb\xbb" +
+	"\xca2\x1bV\xea\xbe=Q\xe0\xaa\xb3M\"\xa5\xfd\xdc" +
+	"\xcd\x19]`j\x18>{\xa3\xeb\x1a\x92\x09\xda\xd3e" +
+	"\xd0\xcb\xd2\x86A\xfe\xbb\x1b\xd7\x85[4fj\xa4\x14" +
+	"z\x16\xe7=P\x0a\xb28\x84O\xc9m\x84\x0e\xa4v" +
+	"\xc0\x9e\x0d\x00{\xf8'\xab%\x8e\xce\xfa\xaf\x15\x80=" +
+	"c\x94//\xa1:\x0b\x82\xf7\xca\x02\xd8+Ty\x0c" +
+	"\xda\xc8\x10)l\xa6t#\x86\xde\xc9\xb2cP\xe5t" +
+	"\xa3\x82{cN\x03/\xa8\xac\xc0\x83~s\xc2\xc0\\" +
+	"\xd9&\xd0\xd4kHV\xeaFH\xffo\x05\xbb\xde[" +
+	"\x19_\xb6.?\x93\xcb\xcb\xf8\xb4~]\x93\x93\xe8\x81" +
+	"\xec?\xe9\xeb%\xe9p\xf9\xe5U'{\x09\xe4s\xee" +
+	"\xc5\xf7\x99(|\x8bZ\xdc\x97?{\xeb\x02\xec\xd1\x1d" +
+	"'\x7f\xf6~\x14\xd8{\x0a\xf9\xf2J&\x7f\xf6\xfe\x06" +
+	"\xd8k\x1ay\xcc|\"\xc8\xc3\xa50fc1\xa8r" +
+	"J\x961j[\x8di\xdd\xb2h\x07\x96W\x03R\x95" +
+	"\xaa\\h\xc6\xf5\x9cN$W\xb7\xf3\xcav%|\xd9" +
+	"\x0e\x02\xcavY\x11{\xb8I\xb3\x9a<\x17h%n" +
+	"\xd4\x83\xe2\xd1\xec\xf7\x10\x01-U\xae\xf8\x8d\x88\xebG" +
+	"\xbe\x17\x125\xa7dN\x0a\x9e\x1f}{\x81\x92h\x1a" +
+	" \xfbo\xe4z\x91\xbc\xd3\x1e\xad\xd1\xd2R\x8ec\x9b" +
+	"\x85\xd16\xe9=i\xba`\xce\x14\x1c\xae\xe7Wm\x03" +
+	"\x92t\xbe\x83m%\x8c\x95 \xfb\x0f\x87\xf2SG/" +
+	"[g\xfa\xd0[\xb2\x91\xd5\xc5\x0ex\xfeR\xec\x1f\x9b" +
+	"Uz;\xefYA\xc9/\x9f\xfdsJ\x0a\x83\xfc\xe7" +
+	"\x92\x01\x8d\xf8\xac\xa2\xc3y\xb4\x86\x8fH\x82,\x96\x9d" +
+	">A\x80\x8c\xe5N\xcc\x02r\xef\x11\x7f\x0e\x903\x9d" +
+	"h\xd2\xac\xc0\x80\x99\xe7O\x93\x96_\x14\xe8\x93\xd70" +
+	"\xca/\x0d\xe2\xa7F\xdd\xf6\xd8\xdf[Y=\xe6\xdag" +
+	"%o\x9fB~?>\xa7\xcfj\x98\xd7i\x09\xdb\xa3" +
+	"\x0c\xfd\xac\xd9bW\x13\xb0\xce\xd7{ev\x18\x94\xbd" +
+	"\xf3u6-\x9e\xd5\x9b;O#\x84)5W\xbc)" +
+	"\x0e*\xde\x94\xf8\xc5\x1bVkN\x14\xf3\xb5\x1b\xb7\xd6" +
+	"\xdc\x8cBM\x8a\xa0\xae\xc9\xd6\xcd,\xc0\x97\x0c}\xb5" +
+	"wu}M\xc2B\x1f\xdeKS\xcaqn~\xda\xcf" +
+	"\xcasBPs[\xcc\xb1\xf3l\xa6G\xeb\xdb\x82\xca" +
+	"q\xcc\x83\xd6I\x09c\xa5\x1f\x87\xb3\xff%\xc3U_" +
+	"+i\x1c\xee\xbe8\x0bv\xe8\xb4\x0f\xcfZ1\x9ct" +
+	"\x96p\x96\x86d\\\xb3b\x85ED=\xb0L\xe0\xe9" +
+	"v\x80\xe9_\xb8F\x93[\x06\xae\x89j\xb9\x0d\x99\xff" +
+	"\xcb*0\xa3\xd7\xe9\xbc\xb1\xe7+\xbd\xf5<r\x13\x93" +
+	"\x80\x0e\x1f\xf31\xe7\xed\xf0\xe5=\xed\x118\x93\x0d\x82" +
+	"\x04\x9eo\xb4K\x13\x08\x9aYO\x8c\x82\xca\xa5|\x90" +
+	"\xe1L\x83A\xfeK\xeb\x80\xba\x12\xd7\x19\xf3 \xf0\x02" +
+	"\x9e\x9e!\xc9rD\x92\x98\xa3\xe9\xcb\xd0\xfe\xae\x17A" +
+	"\x8d\xe7\xd6C\x82{N\xc1\x05\x87lY\xb9\xbe\xf4\x7f" +
+	"\x03\x00\x00\xff\xff\xbd-\xe6)"
 
 func RegisterSchema(reg *schemas.Registry) {
 	reg.Register(&schemas.Schema{
@@ -9631,6 +10580,7 @@ func RegisterSchema(reg *schemas.Registry) {
 			0x97f0a49e51a2b004,
 			0x9864d6c48dec804a,
 			0x98cea4a95e7a0920,
+			0x9a992209e3ad59ea,
 			0x9b4b070e465ab687,
 			0x9b7776eee47d8de8,
 			0x9f6f441cd58c3ed6,
@@ -9659,8 +10609,10 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xbfbe43bfd2215d6b,
 			0xc007803dc370aeab,
 			0xc05c1b1d3a3c0573,
+			0xc1014693ba84e9ff,
 			0xc122d767fc880b94,
 			0xc2d398887e34c7ca,
+			0xc586c05fffd95e04,
 			0xc5ec9f6fff8fd3a7,
 			0xc6abad6043b43372,
 			0xc6d3d795ba30af8c,
@@ -9674,8 +10626,11 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xd71d6303acca7b10,
 			0xd8161ffcac8a3b6e,
 			0xd84e40e8a3e58648,
+			0xd8f7600b69b14309,
 			0xda4dcc3d03041118,
+			0xdb8ba1ab9fce35ac,
 			0xdd59d096e72487cb,
+			0xdd7ce4044c74f41d,
 			0xdd8aa3363d285361,
 			0xdda16c794537b482,
 			0xdf8dad769db7d8e3,
@@ -9691,6 +10646,7 @@ func RegisterSchema(reg *schemas.Registry) {
 			0xea264e683f8b3fa8,
 			0xea82fbb8a20dbb20,
 			0xf467f3b29dea2d57,
+			0xf46efb33203a7c34,
 			0xf555c6e997618e52,
 			0xf599e6e555ce2a35,
 			0xfa57ebc609f96a60,

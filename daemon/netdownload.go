@@ -1,0 +1,157 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/core/store"
+	"github.com/hspd/hsp/rpc"
+	"github.com/hspd/hsp/swarm/replicate"
+)
+
+// resolvePoll is how often a download to the peers' length looks whether
+// its peers have told their lengths.
+const resolvePoll = 10 * time.Millisecond
+
+// netDownload is a range fetched from peers by the replicator. It is
+// complete once every block of it is verified and durably committed.
+type netDownload struct {
+	s      *swarmNet
+	c      *store.Handle
+	h      *replicate.Handle
+	r      rpc.DownloadRange
+	base   replicate.Stats // the core's counters when it began
+	done   chan struct{}
+	cancel context.CancelFunc
+
+	mu  sync.Mutex
+	end uint64 // resolved end (0 while unknown, and for live)
+	err error
+}
+
+func (s *swarmNet) Download(ctx context.Context, c *store.Handle, r rpc.DownloadRange) (rpc.LocalDownload, error) {
+	if err := s.ensure(ctx); err != nil {
+		return nil, fmt.Errorf("download: %w: %w", rpc.ErrNetworkUnavailable, err)
+	}
+	h := s.handle(c)
+	ctx, cancel := context.WithCancel(ctx)
+	d := &netDownload{s: s, c: c, h: h, r: r, base: h.Stats(), done: make(chan struct{}), cancel: cancel}
+	if !r.ToPeers && !r.Live {
+		d.end = r.End
+	}
+	go func() {
+		defer close(d.done)
+		err := d.run(ctx)
+		d.mu.Lock()
+		d.err = err
+		d.mu.Unlock()
+	}()
+	return d, nil
+}
+
+func (d *netDownload) run(ctx context.Context) error {
+	end := d.r.End
+	switch {
+	case d.r.ToPeers:
+		n, err := d.resolve(ctx)
+		if err != nil {
+			return err
+		}
+		end = n
+	case d.r.Live && end == 0:
+		end = math.MaxUint64
+	}
+	if end <= d.r.Start {
+		return nil
+	}
+	if err := d.h.Download(ctx, d.r.Start, end); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("download cancelled: %w", context.Canceled)
+		}
+		return err
+	}
+	return nil
+}
+
+// resolve waits until every peer replicating the core has told what it
+// has (at least one), and takes the longest length announced.
+func (d *netDownload) resolve(ctx context.Context) (uint64, error) {
+	t := time.NewTicker(resolvePoll)
+	defer t.Stop()
+	for {
+		if rem := d.h.Remote(); rem.Known > 0 && rem.Known == rem.Peers {
+			end := max(rem.Length, d.c.Length())
+			d.mu.Lock()
+			d.end = end
+			d.mu.Unlock()
+			return end, nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("download cancelled before a peer told its length: %w", context.Canceled)
+		}
+	}
+}
+
+func (d *netDownload) Done() <-chan struct{} { return d.done }
+func (d *netDownload) Cancel()               { d.cancel() }
+
+func (d *netDownload) Err() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+func (d *netDownload) Progress() rpc.DownloadProgress {
+	d.mu.Lock()
+	end := d.end
+	d.mu.Unlock()
+	rem := d.h.Remote()
+	st := d.h.Stats()
+	p := rpc.DownloadProgress{
+		Start: d.r.Start, End: end, Live: d.r.Live,
+		DownloadedBlocks: st.DownloadedBlocks - d.base.DownloadedBlocks,
+		DownloadedBytes:  st.DownloadedBytes - d.base.DownloadedBytes,
+		Peers:            uint32(rem.Peers), Known: uint32(rem.Known), Refused: uint32(rem.Refused),
+		RemoteLength: rem.Length, Connections: uint32(len(d.s.sw.Conns())),
+	}
+	if end > d.r.Start {
+		p.Have, _ = d.c.Downloaded(context.Background(), d.r.Start, end)
+	}
+	select {
+	case <-d.done:
+		p.Done = d.Err() == nil
+	default:
+	}
+	return p
+}
+
+// fetch gets a block for a waiting Get, asking peers for it first.
+func (s *swarmNet) fetch(ctx context.Context, c *store.Handle, index uint64, opts core.GetOptions) ([]byte, error) {
+	if !s.running() {
+		return c.Get(ctx, index, opts)
+	}
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	b, err := s.handle(c).Get(ctx, index)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("get block %d: %w", index, err)
+	}
+	return b, err
+}
+
+// Extension registers an extension; the replicator's extensions are
+// fixed when it starts, so one registered through the RPC reaches no peer
+// yet.
+func (s *swarmNet) Extension(c *store.Handle, name string, onMessage func(core.Key, []byte)) (rpc.LocalExtension, error) {
+	return noPeers{}, nil
+}

@@ -1,0 +1,258 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/core/store"
+	"github.com/hspd/hsp/rpc"
+	"github.com/hspd/hsp/swarm"
+	"github.com/hspd/hsp/swarm/replicate"
+	"github.com/hspd/hsp/swarm/wire"
+)
+
+// swarmOptions are the daemon's network settings.
+type swarmOptions struct {
+	host     string
+	port     int  // 0: a random port, remembered once chosen
+	eager    bool // start at boot (a port is configured)
+	maxPeers int
+	// remember keeps a randomly chosen port for the next start.
+	remember func(port int) error
+}
+
+// swarmNet is the daemon's network: the swarm's connections, each running
+// the replicator, which serves every stored core a peer opens and fetches
+// what downloads and gets ask for. It starts on first need (a connect, a
+// download) unless a port is configured, so a daemon used only locally
+// opens no port.
+type swarmNet struct {
+	log    *slog.Logger
+	store  *store.Store
+	loaded *loadedSet
+	opts   swarmOptions
+	rep    *replicate.Replicator
+	sw     *swarm.Swarm
+	pub    core.Key
+
+	need     chan struct{} // closed on first need
+	needOnce sync.Once
+	up       chan struct{} // closed once listening, or failed to
+	upErr    error
+
+	mu      sync.Mutex
+	handles map[core.Key]*replicate.Handle // cores added to the replicator
+}
+
+var _ network = (*swarmNet)(nil)
+
+func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swarmOptions) *swarmNet {
+	s := &swarmNet{
+		log: log, store: st, loaded: loaded, opts: opts,
+		need: make(chan struct{}), up: make(chan struct{}), handles: map[core.Key]*replicate.Handle{},
+	}
+	kp := wire.ReplicationKeyPair(st.MasterKey())
+	s.pub = core.Key(kp.Public)
+	s.rep = replicate.New(replicate.Options{Logger: log.With("pkg", "replicate"), Lookup: s.lookup})
+	s.sw = swarm.New(swarm.Options{
+		Host: opts.host, Port: opts.port, KeyPair: kp, MaxPeers: opts.maxPeers,
+		Handler: s.serve, Logger: log.With("pkg", "swarm"),
+	})
+	loaded.onClose = s.unloaded
+	return s
+}
+
+// Run starts the swarm on first need, or at once with a configured port,
+// and serves until ctx ends. A port that cannot be had is logged and
+// answered to every network call; the daemon goes on serving locally.
+func (s *swarmNet) Run(ctx context.Context) error {
+	defer s.rep.Close()
+	if !s.opts.eager {
+		select {
+		case <-s.need:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if err := s.sw.Listen(); err != nil {
+		s.upErr = fmt.Errorf("start the swarm: %w", err)
+		close(s.up)
+		s.log.Error("the swarm cannot listen; replication is off", "err", err)
+		<-ctx.Done()
+		return nil
+	}
+	port := s.sw.Addr().Port
+	if s.opts.port == 0 && s.opts.remember != nil {
+		if err := s.opts.remember(port); err != nil {
+			s.log.Warn("remember the swarm port", "port", port, "err", err)
+		}
+	}
+	close(s.up)
+	s.log.Info("swarm listening", "addr", s.sw.Addr().String(), "publicKey", s.pub.String())
+	return s.sw.Run(ctx)
+}
+
+// ensure starts the network if it is not running and waits until it is.
+func (s *swarmNet) ensure(ctx context.Context) error {
+	s.needOnce.Do(func() { close(s.need) })
+	select {
+	case <-s.up:
+		return s.upErr
+	case <-ctx.Done():
+		return fmt.Errorf("start the swarm: %w", ctx.Err())
+	}
+}
+
+// running reports whether the swarm listens.
+func (s *swarmNet) running() bool {
+	select {
+	case <-s.up:
+		return s.upErr == nil
+	default:
+		return false
+	}
+}
+
+// serve runs the replicator on one connection.
+func (s *swarmNet) serve(ctx context.Context, st *wire.Stream, c swarm.Conn) error {
+	s.log.Debug("peer connected", "addr", c.RemoteAddr, "publicKey", core.Key(c.RemotePublicKey).String(), "initiator", c.Initiator)
+	err := s.rep.Run(ctx, st)
+	s.log.Debug("peer gone", "addr", c.RemoteAddr, "err", err)
+	return err
+}
+
+// lookup serves a stored core a peer opens: the loaded set lends it for
+// as long as the replicator serves it.
+func (s *swarmNet) lookup(ctx context.Context, dk core.DiscoveryKey) (replicate.Core, replicate.CoreOptions, bool) {
+	key, err := s.store.Lookup(ctx, dk)
+	if err != nil {
+		return nil, replicate.CoreOptions{}, false
+	}
+	h, release, err := s.loaded.acquire(ctx, &key, func(ctx context.Context) (*store.Handle, error) {
+		return s.store.OpenKey(ctx, key)
+	})
+	if err != nil {
+		s.log.Warn("serve a core a peer asked for", "discoveryKey", dk.String(), "err", err)
+		return nil, replicate.CoreOptions{}, false
+	}
+	return h.Hypercore, replicate.CoreOptions{Sparse: true, Release: release}, true
+}
+
+// handle adds c to the replicator (once), so that it is opened with every
+// peer and can fetch; it stays added until the loaded set unloads c.
+func (s *swarmNet) handle(c *store.Handle) *replicate.Handle {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.handles[c.Key()]
+	if h == nil {
+		h = s.rep.Add(c.Hypercore, replicate.CoreOptions{Sparse: true})
+		s.handles[c.Key()] = h
+	}
+	return h
+}
+
+// unloaded takes a core the loaded set closes off the replicator.
+func (s *swarmNet) unloaded(c *store.Handle) {
+	s.mu.Lock()
+	h := s.handles[c.Key()]
+	delete(s.handles, c.Key())
+	s.mu.Unlock()
+	if h != nil {
+		h.Remove()
+	}
+}
+
+func (s *swarmNet) Status() rpc.NetworkStatus {
+	if !s.running() {
+		return rpc.NetworkStatus{}
+	}
+	t := s.rep.Totals()
+	return rpc.NetworkStatus{
+		Available: true, PublicKey: s.pub, Port: uint16(s.sw.Addr().Port), Host: s.opts.host,
+		Peers: uint32(len(s.sw.Conns())), UploadedBytes: t.UploadedBytes, DownloadedBytes: t.DownloadedBytes,
+		Disconnects: s.disconnects(),
+	}
+}
+
+// disconnects counts the peers cut off: by the replicator for what they
+// sent, by the swarm at the door.
+func (s *swarmNet) disconnects() map[string]uint64 {
+	out := s.rep.Disconnects()
+	st := s.sw.Stats()
+	for reason, n := range map[string]uint64{"handshake failed": st.HandshakeFailed, "too many peers": st.RejectedFull} {
+		if n > 0 {
+			out[reason] += n
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func (s *swarmNet) Peers(ctx context.Context) (rpc.PeerList, error) {
+	out := rpc.PeerList{Peers: []rpc.Peer{}, Disconnects: map[string]uint64{}}
+	if !s.running() {
+		return out, nil
+	}
+	stats := map[[32]byte]replicate.PeerStats{}
+	for _, ps := range s.rep.Peers() {
+		stats[ps.RemotePublicKey] = ps
+	}
+	for _, c := range s.sw.Conns() {
+		out.Peers = append(out.Peers, peerOf(c, stats[c.RemotePublicKey]))
+	}
+	if d := s.disconnects(); d != nil {
+		out.Disconnects = d
+	}
+	return out, nil
+}
+
+func peerOf(c swarm.Conn, ps replicate.PeerStats) rpc.Peer {
+	dks := ps.DiscoveryKeys
+	if dks == nil {
+		dks = []core.DiscoveryKey{}
+	}
+	return rpc.Peer{
+		RemotePublicKey: core.Key(c.RemotePublicKey), RemoteAddress: c.RemoteAddr, Type: c.Transport,
+		Initiator: c.Initiator, UploadedBytes: ps.UploadedBytes, DownloadedBytes: ps.DownloadedBytes,
+		DiscoveryKeys: dks,
+	}
+}
+
+func (s *swarmNet) Connect(ctx context.Context, addr string) (rpc.Peer, func(), error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return rpc.Peer{}, nil, fmt.Errorf("connect to %q: give HOST:PORT: %w", addr, rpc.ErrBadRequest)
+	}
+	if err := s.ensure(ctx); err != nil {
+		return rpc.Peer{}, nil, fmt.Errorf("connect to %s: %w: %w", addr, rpc.ErrNetworkUnavailable, err)
+	}
+	kept, c, err := s.sw.Keep(ctx, addr)
+	if err != nil {
+		return rpc.Peer{}, nil, fmt.Errorf("connect to %s: %w: %w", addr, rpc.ErrUnavailable, err)
+	}
+	s.log.Info("connected to a peer", "addr", addr, "publicKey", core.Key(c.RemotePublicKey).String())
+	return peerOf(c, replicate.PeerStats{}), kept.Stop, nil
+}
+
+// The topics of the DHT come with the swarm's discovery.
+
+func (s *swarmNet) Configure(ctx context.Context, dk core.DiscoveryKey, opts rpc.ConfigureOptions) error {
+	return fmt.Errorf("configure %s: no discovery yet (connect to peers with --peer): %w", dk, rpc.ErrNetworkUnavailable)
+}
+
+func (s *swarmNet) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (rpc.TopicStatus, error) {
+	return rpc.TopicStatus{}, fmt.Errorf("topic status: no discovery yet: %w", rpc.ErrNetworkUnavailable)
+}
+
+func (s *swarmNet) Topics(ctx context.Context) ([]rpc.TopicStatus, error) {
+	return []rpc.TopicStatus{}, nil
+}
+
+// portString is a port as the config file keeps it.
+func portString(p int) string { return strconv.Itoa(p) }
