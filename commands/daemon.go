@@ -55,6 +55,9 @@ func daemonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "reserve", DefaultText: "64MiB", Usage: "keep `SIZE` free on the disk (64MiB, 1GB, ...; 0 turns the check off): past it writes fail, exit 6"},
 		&cli.StringFlag{Name: "log-file", Usage: "log to `FILE`, rotated past 10 MiB with three old files kept (default: stderr)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"HSP_LOG_LEVEL"}, Usage: "log at `LEVEL` and above: debug, info, warn or error"},
+		&cli.StringFlag{Name: "swarm-host", Usage: "listen for peers on `HOST` (default: every interface)"},
+		&cli.IntFlag{Name: "swarm-port", Usage: "listen for peers on `PORT`, from the start (default: a random port, chosen on first need and remembered in the config file)"},
+		&cli.IntFlag{Name: "max-peers", Value: 256, Usage: "keep at most `N` replication connections"},
 		&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
 	}
 }
@@ -116,6 +119,13 @@ func daemonOptions(set map[string]string, logTo io.Writer) (daemon.Options, erro
 	}
 	if v, ok := set["max-clients"]; ok {
 		opts.MaxClients, _ = strconv.Atoi(v)
+	}
+	if v, ok := set["max-peers"]; ok {
+		opts.MaxPeers, _ = strconv.Atoi(v)
+	}
+	opts.SwarmHost = set["swarm-host"]
+	if v, ok := set["swarm-port"]; ok {
+		opts.SwarmPort, _ = strconv.Atoi(v)
 	}
 	if v, ok := set["reserve"]; ok {
 		opts.Reserve, err = reserveOf(v)

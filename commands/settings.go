@@ -32,6 +32,9 @@ var settings = []setting{
 	{"max-loaded", "idle cores kept loaded at most", checkCount},
 	{"log-level", "debug, info, warn or error", checkLevel},
 	{"trace", "subsystems logged at debug level, comma-separated", func(string) error { return nil }},
+	{"swarm-host", "the host the swarm listens on for peers (default: every interface)", checkHost},
+	{"swarm-port", "the swarm's port for peers (default: random, chosen on first need and remembered here)", checkPort},
+	{"max-peers", "replication connections at most", checkCount},
 }
 
 func settingOf(key string) (setting, error) {

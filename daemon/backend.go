@@ -40,7 +40,7 @@ func (b *backend) Status(ctx context.Context) (rpc.Status, error) {
 		Version: rpc.Version, UptimeMs: uint64(time.Since(b.d.started).Milliseconds()),
 		Pid: uint32(os.Getpid()), Home: p.Home, Storage: p.Storage, Socket: p.Socket,
 		CoresStored: uint64(len(infos)), CoresLoaded: uint64(loaded), Network: b.net.Status(),
-		Settings: b.d.opts.Settings,
+		Settings: b.d.settings(),
 	}, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"sync"
@@ -74,7 +75,9 @@ type Daemon struct {
 	server   *rpc.Server
 	net      network
 	swarm    *swarmNet
-	started  time.Time
+
+	settingsMu sync.Mutex // guards opts.Settings, which the swarm port joins
+	started    time.Time
 
 	cancel   context.CancelFunc
 	stopOnce sync.Once
@@ -200,8 +203,23 @@ func (d *Daemon) rememberSwarmPort(port int) error {
 	if err := cfg.Save(); err != nil {
 		return err
 	}
+	d.settingsMu.Lock()
+	set := maps.Clone(d.opts.Settings)
+	if set == nil {
+		set = map[string]string{}
+	}
+	set["swarm-port"] = portString(port)
+	d.opts.Settings = set // as if started with it: the config file says so now
+	d.settingsMu.Unlock()
 	d.log.Info("remembered the swarm port in the config file", "port", port, "config", d.paths.Config)
 	return nil
+}
+
+// settings are the settings the daemon runs with.
+func (d *Daemon) settings() map[string]string {
+	d.settingsMu.Lock()
+	defer d.settingsMu.Unlock()
+	return d.opts.Settings
 }
 
 // SwarmAddr returns the address the swarm listens on, or nil before it

@@ -233,8 +233,8 @@ func (s *swarmNet) Connect(ctx context.Context, addr string) (rpc.Peer, func(), 
 		return rpc.Peer{}, nil, fmt.Errorf("connect to %s: %w: %w", addr, rpc.ErrNetworkUnavailable, err)
 	}
 	kept, c, err := s.sw.Keep(ctx, addr)
-	if err != nil {
-		return rpc.Peer{}, nil, fmt.Errorf("connect to %s: %w: %w", addr, rpc.ErrUnavailable, err)
+	if err != nil { // the client names the address
+		return rpc.Peer{}, nil, fmt.Errorf("%w: %w", rpc.ErrUnavailable, err)
 	}
 	s.log.Info("connected to a peer", "addr", addr, "publicKey", core.Key(c.RemotePublicKey).String())
 	return peerOf(c, replicate.PeerStats{}), kept.Stop, nil

@@ -106,3 +106,31 @@ type ConfigChange struct {
 	// keeps that one until it is stopped and started again.
 	RestartNeeded bool `json:"restartNeeded"`
 }
+
+// ReplicateProgress is a progress line of `hsp replicate --json`, written
+// about twice a second: where the download is, and for how long it ran.
+type ReplicateProgress struct {
+	// Type is "progress".
+	Type string   `json:"type"`
+	Key  core.Key `json:"key"`
+	DownloadProgress
+	ElapsedMs uint64 `json:"elapsedMs"`
+}
+
+// ReplicateDone is the last line of `hsp replicate --json` (and, as text,
+// its one line of output): every block of [Start, End) is verified and
+// synced, or, after --live, the download was interrupted.
+type ReplicateDone struct {
+	// Type is "done".
+	Type  string   `json:"type"`
+	Key   core.Key `json:"key"`
+	Start uint64   `json:"start"`
+	End   uint64   `json:"end"`
+	// Have counts the blocks of the range stored; DownloadedBlocks and
+	// DownloadedBytes what this run fetched from peers.
+	Have             uint64 `json:"have"`
+	DownloadedBlocks uint64 `json:"downloadedBlocks"`
+	DownloadedBytes  uint64 `json:"downloadedBytes"`
+	Peers            uint32 `json:"peers"`
+	ElapsedMs        uint64 `json:"elapsedMs"`
+}

@@ -19,6 +19,7 @@
 //   {"cmd":"append","n":K}            append K more blocks; prints "appended" {length}
 //   {"cmd":"wait","start":S,"end":E}  download [S,E), check every block's bytes;
 //                                     prints "verified" {start,end,bad}
+//   {"cmd":"get","index":I}           get block I (waiting for it); prints "block" {index,data: hex}
 //   {"cmd":"ext","payload":HEX}       broadcast an "hsp-echo" extension message
 //   {"cmd":"sext","payload":HEX}      send an "hsp-stream" stream-level extension message
 // Events on stdout, JSON lines: "ready" {port,key,discoveryKey}, "handshake",
@@ -150,6 +151,9 @@ async function main () {
       } else if (c.cmd === 'wait') {
         const bad = await waitRange(feed, c.start, c.end)
         log({ event: 'verified', start: c.start, end: c.end, bad, length: feed.length })
+      } else if (c.cmd === 'get') {
+        const got = await cb(done => feed.get(c.index, done))
+        log({ event: 'block', index: c.index, data: got.toString('hex') })
       } else if (c.cmd === 'ext') {
         echo.broadcast(Buffer.from(c.payload, 'hex'))
       } else if (c.cmd === 'sext') {

@@ -1,0 +1,180 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/rpc"
+)
+
+// noChannelGrace is how long replicate waits for a connected peer to open
+// the core before it concludes that none has it.
+var noChannelGrace = 10 * time.Second
+
+func replicateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "replicate",
+		Usage:     "download a core from peers",
+		ArgsUsage: "KEY",
+		Description: `Has the daemon connect to the peers given with --peer (HOST:PORT, another
+hsp daemon's swarm port or a JS hypercore peer), dialling again with
+backoff when a connection drops, and download the core: all of it (up to
+the longest length a peer announces when the download starts), or blocks
+[--start, --end). It exits 0 once every block is verified and synced to
+disk, and closes the connections it opened. With --live it keeps
+following new blocks until interrupted.
+
+On a terminal a progress bar on stderr shows blocks, bytes, rate, peers
+and the time left, and "waiting for peers" while none replicates the core.
+With --json: {"type":"progress",...} lines, then one {"type":"done",...}.
+Exit 7 (unavailable) when no peer can be reached, when the peers do not
+have the core, or when --timeout passes first (no timeout by default).
+KEY is the whole key (64 hex characters or hyper://...), or a unique
+prefix of a core stored here.
+
+` + clientExitStatus(ExitUnavailable, ExitDiskFull),
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "peer", Usage: "a peer's `HOST:PORT` (repeat for more)"},
+			&cli.Uint64Flag{Name: "start", Usage: "first block `N`", DefaultText: "0"},
+			&cli.Uint64Flag{Name: "end", Usage: "stop before block `M`", DefaultText: "the peers' length"},
+			&cli.BoolFlag{Name: "live", Usage: "keep downloading new blocks until interrupted"},
+			&cli.DurationFlag{Name: "timeout", Usage: "give up (exit 7) after `DURATION` (default: wait)"},
+		},
+		Action: func(c *cli.Context) error {
+			req, err := replicateRequest(c)
+			if err != nil {
+				return err
+			}
+			return withClient(c, func(client *rpc.Client) error { return replicate(c, client, req) })
+		},
+	}
+}
+
+// replicateReq is what the command line asks for.
+type replicateReq struct {
+	key     string
+	peers   []string
+	r       rpc.DownloadRange
+	timeout time.Duration
+}
+
+func replicateRequest(c *cli.Context) (replicateReq, error) {
+	if c.NArg() != 1 {
+		return replicateReq{}, usagef("replicate needs exactly one KEY")
+	}
+	if err := checkKeyArgs(c.Args().First()); err != nil {
+		return replicateReq{}, err
+	}
+	req := replicateReq{key: c.Args().First(), peers: c.StringSlice("peer"), timeout: c.Duration("timeout")}
+	if len(req.peers) == 0 {
+		return req, usagef("replicate needs a --peer HOST:PORT (finding peers by key alone comes with the DHT)")
+	}
+	for _, p := range req.peers {
+		if i := strings.LastIndexByte(p, ':'); i <= 0 || i == len(p)-1 {
+			return req, usagef("--peer %q: give HOST:PORT", p)
+		}
+	}
+	req.r = rpc.DownloadRange{Start: c.Uint64("start"), End: c.Uint64("end"), Live: c.Bool("live")}
+	switch {
+	case req.r.Live && c.IsSet("end"):
+		return req, usagef("--live and --end do not go together")
+	case c.IsSet("end") && req.r.End < req.r.Start:
+		return req, usagef("--end %d is before --start %d", req.r.End, req.r.Start)
+	case !c.IsSet("end") && !req.r.Live:
+		req.r.ToPeers = true
+	}
+	return req, nil
+}
+
+func replicate(c *cli.Context, client *rpc.Client, req replicateReq) error {
+	ctx := c.Context
+	if req.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.timeout)
+		defer cancel()
+	}
+	rc, err := openForReplication(c, client, req.key)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	conns, err := connectPeers(ctx, client, req.peers)
+	if err != nil {
+		return timedOut(err, req)
+	}
+	defer closeAll(conns)
+	dl, err := rc.DownloadRange(ctx, req.r)
+	if err != nil {
+		return timedOut(err, req)
+	}
+	defer dl.Release()
+	w := newWatch(c, rc.Key(), len(conns))
+	return timedOut(w.run(ctx, dl, req.r.Live), req)
+}
+
+// openForReplication opens the core KEY names, recording it if it is not
+// stored yet (a prefix must name a stored core).
+func openForReplication(c *cli.Context, client *rpc.Client, arg string) (*rpc.RemoteCore, error) {
+	hex, err := resolveKey(c.Context, client, arg)
+	if err != nil {
+		return nil, err
+	}
+	key, err := rpc.ParseKey(hex)
+	if err != nil {
+		return nil, err
+	}
+	return client.Open(c.Context, rpc.OpenRequest{Key: &key})
+}
+
+// connectPeers has the daemon connect to every peer; it fails only when
+// none could be reached, naming why for each.
+func connectPeers(ctx context.Context, client *rpc.Client, peers []string) ([]*rpc.Connection, error) {
+	var conns []*rpc.Connection
+	var failed []string
+	for _, addr := range peers {
+		conn, err := client.Connect(ctx, addr)
+		if err != nil {
+			if ctx.Err() != nil {
+				closeAll(conns)
+				return nil, err
+			}
+			failed = append(failed, err.Error())
+			continue
+		}
+		conns = append(conns, conn)
+	}
+	if len(conns) == 0 {
+		return nil, rpc.Tagged("no peer could be reached: "+strings.Join(failed, "; "), rpc.ErrUnavailable)
+	}
+	return conns, nil
+}
+
+func closeAll(conns []*rpc.Connection) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, conn := range conns {
+		conn.Close(ctx)
+	}
+}
+
+// timedOut turns the end of --timeout into the unavailable error.
+func timedOut(err error, req replicateReq) error {
+	if err != nil && req.timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+		return rpc.Tagged(fmt.Sprintf("--timeout %v passed before the download was complete", req.timeout), rpc.ErrUnavailable)
+	}
+	return err
+}
+
+// noPeerHasIt is the error when the connected peers do not have the core.
+func noPeerHasIt(key core.Key, p rpc.DownloadProgress, waited time.Duration) error {
+	if p.Refused > 0 {
+		return rpc.Tagged(fmt.Sprintf("the peers do not have core %s (%d of %d closed it)", key, p.Refused, p.Connections), rpc.ErrUnavailable)
+	}
+	return rpc.Tagged(fmt.Sprintf("no peer opened core %s within %v: they do not have it", key, waited), rpc.ErrUnavailable)
+}
