@@ -352,3 +352,30 @@ func TestCLIReplicateJS(t *testing.T) {
 		t.Fatalf("the JS peer got block 3 = %v", got)
 	}
 }
+
+// TestCLIReplicateProgressBar: on a terminal (script(1) gives one)
+// replicate draws a progress bar on stderr with blocks, rate and peers.
+func TestCLIReplicateProgressBar(t *testing.T) {
+	if _, err := exec.LookPath("script"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must have script(1) (util-linux) for a terminal")
+		}
+		t.Skip("needs script(1) for a terminal")
+	}
+	a, addrA := swarmCLI(t)
+	key := strings.TrimSpace(a.ok("create"))
+	a.appendFile(key, randomFile(t, 20000<<10))
+	b := newCLI(t)
+	cmd := exec.Command("script", "-qec", b.bin+" replicate "+key+" --peer "+addrA, "/dev/null")
+	cmd.Env = append(os.Environ(), "HSP_HOME="+b.home, "NO_COLOR=1", "COLUMNS=100")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("replicate on a terminal: %v\n%s", err, out)
+	}
+	s := string(out)
+	for _, want := range []string{"blocks/s", "1 peer", "%", "blocks [0, 20000) stored"} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("no %q on the terminal:\n%q", want, s)
+		}
+	}
+}

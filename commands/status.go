@@ -41,15 +41,34 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 		row("socket", "%s", printable(st.Socket))
 		row("cores", "%d stored, %d loaded", st.CoresStored, st.CoresLoaded)
 		row("clients", "%d", st.Clients)
-		if st.Network.Available {
-			row("network", "port %d, %d peers, %d topics", st.Network.Port, st.Network.Peers, st.Network.Topics)
+		if n := st.Network; n.Available {
+			host := n.Host
+			if host == "" {
+				host = "every interface"
+			}
+			row("network", "port %d on %s, %d peer%s, ↑ %s ↓ %s", n.Port, host, n.Peers, plural(int(n.Peers)),
+				humanBytes(n.UploadedBytes), humanBytes(n.DownloadedBytes))
+			row("peer key", "%s", n.PublicKey)
+			if len(n.Disconnects) > 0 {
+				row("cut off", "%s", printable(countsLine(n.Disconnects)))
+			}
 		} else {
-			row("network", "not available yet")
+			row("network", "off until first needed (hsp replicate, or a swarm-port setting)")
 		}
 		if len(st.Settings) > 0 {
 			row("settings", "%s", printable(settingsLine(st.Settings)))
 		}
 	})
+}
+
+// countsLine lists counts as "key N", sorted by key.
+func countsLine(counts map[string]uint64) string {
+	keys := slices.Sorted(maps.Keys(counts))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // settingsLine lists settings as key=value, sorted by key.

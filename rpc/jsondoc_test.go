@@ -44,6 +44,14 @@ func docExamples() [][]any {
 		{DeleteResult{Key: docKey, Deleted: true}},
 		{DaemonResult{Running: true, Started: true, Home: "…", Socket: "…", Pid: 4242},
 			DaemonResult{Running: false, Stopped: true, Home: "…", Socket: "…", Pid: 4242}},
+		{ReplicateProgress{Type: "progress", Key: docKey, ElapsedMs: 250, DownloadProgress: DownloadProgress{
+			End: 10000, Have: 4096, DownloadedBlocks: 4096, DownloadedBytes: 4 << 20, Peers: 1, Known: 1,
+			RemoteLength: 10000, Connections: 1}},
+			ReplicateDone{Type: "done", Key: docKey, End: 10000, Have: 10000, DownloadedBlocks: 10000,
+				DownloadedBytes: 10240000, Peers: 1, ElapsedMs: 610}},
+		{PeerList{Peers: []Peer{{RemotePublicKey: docKey, RemoteAddress: "127.0.0.1:40123", Type: "tcp",
+			Initiator: true, DownloadedBytes: 10240000, DiscoveryKeys: []core.DiscoveryKey{docKey.DiscoveryKey()}}},
+			Disconnects: map[string]uint64{"bad data": 1}}},
 	}
 }
 
