@@ -1,0 +1,158 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/hspd/hsp/swarm/wire"
+)
+
+// Handler runs one connection's stream until it ends; when it returns the
+// connection is closed. Its ctx ends when the swarm closes the connection
+// (Close, Run's return, Kept.Stop); context.Cause then says why. An error
+// just ends that connection.
+type Handler func(ctx context.Context, s *wire.Stream, c Conn) error
+
+// Defaults of Options.
+const (
+	DefaultMaxPeers         = 256
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultDialTimeout      = 10 * time.Second
+	DefaultAcceptBackoffMin = 5 * time.Millisecond
+	DefaultAcceptBackoffMax = time.Second
+	DefaultRedialMin        = 250 * time.Millisecond
+	DefaultRedialMax        = 30 * time.Second
+	DefaultRedialReset      = time.Minute
+)
+
+// Options configures a Swarm. Zero fields take the defaults above.
+type Options struct {
+	// Host is the listen host; "" means all interfaces.
+	Host string
+	// Port is the listen port; 0 means a random free port (see Addr).
+	Port int
+	// KeyPair is our Noise static key pair.
+	KeyPair wire.KeyPair
+	// Handler runs each connection's stream. Nil serves nothing: every
+	// core the remote opens is rejected until the stream ends.
+	Handler Handler
+	// MaxPeers caps the live connections, both directions, counted from
+	// accept (or the start of a dial) so that silent sockets count too.
+	// An accepted connection past it is closed at once; a Dial past it
+	// fails with ErrTooManyPeers.
+	MaxPeers int
+	// HandshakeTimeout: a socket that has not finished the Noise handshake
+	// this long after accept or connect is closed.
+	HandshakeTimeout time.Duration
+	// DialTimeout bounds the TCP connect of a dial.
+	DialTimeout time.Duration
+	// AcceptBackoffMin and AcceptBackoffMax bound the pause after an
+	// Accept error (EMFILE and such), doubling while errors go on; Accept
+	// errors never end Run.
+	AcceptBackoffMin, AcceptBackoffMax time.Duration
+	// RedialMin and RedialMax bound the pause before Keep re-dials,
+	// doubling while dials fail or connections drop quickly.
+	RedialMin, RedialMax time.Duration
+	// RedialReset: a kept connection that lasted this long resets the
+	// re-dial pause to RedialMin.
+	RedialReset time.Duration
+	// Wire is the template of every stream's configuration (keep-alive,
+	// timeout, channels); the swarm sets Initiator and KeyPair.
+	Wire wire.Config
+	// WrapConn, when set, wraps each connection before the stream takes it
+	// (replicate.BufferedConn, say).
+	WrapConn func(net.Conn) net.Conn
+	// Logger receives debug lines on connections and warnings on Accept
+	// errors; nil discards.
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	o.MaxPeers = positiveOr(o.MaxPeers, DefaultMaxPeers)
+	o.HandshakeTimeout = positiveOr(o.HandshakeTimeout, DefaultHandshakeTimeout)
+	o.DialTimeout = positiveOr(o.DialTimeout, DefaultDialTimeout)
+	o.AcceptBackoffMin = positiveOr(o.AcceptBackoffMin, DefaultAcceptBackoffMin)
+	o.AcceptBackoffMax = max(positiveOr(o.AcceptBackoffMax, DefaultAcceptBackoffMax), o.AcceptBackoffMin)
+	o.RedialMin = positiveOr(o.RedialMin, DefaultRedialMin)
+	o.RedialMax = max(positiveOr(o.RedialMax, DefaultRedialMax), o.RedialMin)
+	o.RedialReset = positiveOr(o.RedialReset, DefaultRedialReset)
+	if o.Handler == nil {
+		o.Handler = rejectAll
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// positiveOr is v, or def when v is not positive (an option left zero).
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// rejectAll is the Handler of a swarm given none: it rejects every core
+// the remote opens until the stream ends.
+func rejectAll(ctx context.Context, s *wire.Stream, _ Conn) error {
+	for {
+		ev, err := s.Recv(ctx)
+		if err != nil {
+			return err
+		}
+		if ev.Kind == wire.EventRemoteOpen {
+			s.Reject(ev.DiscoveryKey)
+		}
+	}
+}
+
+// Transports a Conn may name.
+const (
+	TransportTCP = "tcp"
+)
+
+// Conn describes one connection whose handshake is done.
+type Conn struct {
+	// ID is unique per connection within a swarm, from 1.
+	ID uint64
+	// RemoteAddr is the peer's "host:port".
+	RemoteAddr string
+	// RemotePublicKey is the peer's Noise static public key.
+	RemotePublicKey [32]byte
+	// Transport is how the connection runs: "tcp".
+	Transport string
+	// Initiator is true when we dialled.
+	Initiator bool
+	// Since is when the handshake finished.
+	Since time.Time
+}
+
+// Stats counts what a swarm did since New.
+type Stats struct {
+	// Accepted and Dialled count the handshakes completed in each
+	// direction.
+	Accepted, Dialled uint64
+	// RejectedFull counts accepted sockets closed at once because the
+	// swarm had MaxPeers connections.
+	RejectedFull uint64
+	// HandshakeFailed counts handshakes, either direction, that failed or
+	// timed out (a dial's counts in DialFailed too).
+	HandshakeFailed uint64
+	// DialFailed counts the dials that gave no connection, for any reason.
+	DialFailed uint64
+	// AcceptErrors counts Accept failures.
+	AcceptErrors uint64
+}
+
+var (
+	// ErrTooManyPeers: a Dial while the swarm has MaxPeers connections.
+	ErrTooManyPeers = errors.New("too many peers")
+	// ErrClosed: the swarm was closed (by Close, or Run's return).
+	ErrClosed = errors.New("swarm closed")
+	// errStopped ends a kept connection's context on Kept.Stop.
+	errStopped = errors.New("keep stopped")
+)
