@@ -41,7 +41,7 @@ var allowedImports = map[string][]string{
 
 // allowedTestImports adds what a package's tests may import besides.
 var allowedTestImports = map[string][]string{
-	"":           {"rpc", "home"}, // end-to-end tests of the binary talk to its daemon
+	"":           {"rpc", "home", "internal/nodejs"}, // end-to-end tests of the binary talk to its daemon, and to JS peers
 	"rpc":        {"core/coretest"},
 	"core/store": {"core/coretest"},
 	"daemon":     {"core/coretest"},

@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -58,7 +57,7 @@ func peers(c *cli.Context, client *rpc.Client) error {
 }
 
 // peersOf keeps the peers replicating the core of discovery key dk.
-func peersOf(peers []rpc.Peer, dk core.DiscoveryKey) []rpc.Peer {
+func peersOf(peers []rpc.Peer, dk rpc.DiscoveryKey) []rpc.Peer {
 	kept := []rpc.Peer{}
 	for _, p := range peers {
 		if slices.Contains(p.DiscoveryKeys, dk) {

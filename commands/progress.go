@@ -11,7 +11,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
-	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -27,14 +26,14 @@ const (
 // waiting is hopeless (the peers do not have the core).
 type watch struct {
 	out      *output
-	key      core.Key
+	key      rpc.Key
 	conns    int
 	began    time.Time
 	bar      *progressbar.ProgressBar // nil unless stderr is a terminal
 	lastJSON time.Time
 }
 
-func newWatch(c *cli.Context, key core.Key, conns int) *watch {
+func newWatch(c *cli.Context, key rpc.Key, conns int) *watch {
 	w := &watch{out: outputOf(c), key: key, conns: conns, began: time.Now()}
 	if f, ok := c.App.ErrWriter.(*os.File); ok && !w.out.json && isatty.IsTerminal(f.Fd()) {
 		w.bar = newBar(f)

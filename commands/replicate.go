@@ -9,7 +9,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -172,7 +171,7 @@ func timedOut(err error, req replicateReq) error {
 }
 
 // noPeerHasIt is the error when the connected peers do not have the core.
-func noPeerHasIt(key core.Key, p rpc.DownloadProgress, waited time.Duration) error {
+func noPeerHasIt(key rpc.Key, p rpc.DownloadProgress, waited time.Duration) error {
 	if p.Refused > 0 {
 		return rpc.Tagged(fmt.Sprintf("the peers do not have core %s (%d of %d closed it)", key, p.Refused, p.Connections), rpc.ErrUnavailable)
 	}

@@ -144,6 +144,13 @@ const MaxBlockSize = core.MaxBlockSize
 // ErrBadKey: a key argument is not 64 hex characters or hyper://<hex>.
 var ErrBadKey = errors.New("malformed key")
 
+// Key and DiscoveryKey are a core's keys as the contract carries them, for
+// clients that need to name the types without importing core.
+type (
+	Key          = core.Key
+	DiscoveryKey = core.DiscoveryKey
+)
+
 // ParseKey reads a core key written as 64 hex characters or hyper://<hex>.
 func ParseKey(s string) (core.Key, error) {
 	k, err := core.ParseKey(s)
