@@ -27,15 +27,16 @@ type daemonProc struct {
 	exited chan struct{}
 }
 
-// startDaemon starts the daemon of the hsp binary bin with its defaults on
-// a new home and returns once a client can dial it.
-func startDaemon(ctx context.Context, e *env, bin, tag string) (*daemonProc, error) {
+// startDaemon starts the daemon of the hsp binary bin with its defaults (or
+// the daemon flags args) on a new home and returns once a client can dial
+// it.
+func startDaemon(ctx context.Context, e *env, bin, tag string, args ...string) (*daemonProc, error) {
 	home, err := os.MkdirTemp(e.tmp, "hsp-"+tag+"-")
 	if err != nil {
 		return nil, fmt.Errorf("start hsp daemon: %w", err)
 	}
 	d := &daemonProc{home: home, socket: socketOf(home), exited: make(chan struct{})}
-	d.cmd = exec.Command(bin, "--home", home, "daemon")
+	d.cmd = exec.Command(bin, append([]string{"--home", home, "daemon"}, args...)...)
 	d.cmd.Stderr = &d.stderr
 	if err := d.cmd.Start(); err != nil {
 		os.RemoveAll(home)

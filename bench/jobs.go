@@ -65,7 +65,11 @@ func jobs(p params, l lineup) []job {
 	all = append(all, hspJobs("read", read, func(ctx context.Context, e *env, bin string) (samples, error) { return hspRead(ctx, e, bin, p) })...)
 	all = append(all, jsJob("read", read, func(ctx context.Context, e *env) (samples, error) { return jsRead(ctx, e, p) })...)
 	all = append(all, hspJobs("startup", startup, func(ctx context.Context, e *env, bin string) (samples, error) { return hspStartup(ctx, e, bin, p) })...)
-	return append(all, jsJob("startup", startup, func(ctx context.Context, e *env) (samples, error) { return jsStartup(ctx, e, p) })...)
+	all = append(all, jsJob("startup", startup, func(ctx context.Context, e *env) (samples, error) { return jsStartup(ctx, e, p) })...)
+	for _, sh := range replShapes {
+		all = append(all, replJobs(p, l, sh)...)
+	}
+	return all
 }
 
 // selectJobs keeps the jobs that measure at least one of keys.

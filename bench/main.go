@@ -25,7 +25,44 @@
 // returns); JS Hyperspace never fsyncs. -scale shrinks the counts for a
 // quick check: `go run ./bench -scale 0.05 -rounds 1`. The workloads -only
 // takes: append-1k, append-1k-x8, append-1k-b100, append-64k-b100,
-// read-get, read-stream, spawn-status, idle-rss, cores-rss.
+// read-get, read-stream, spawn-status, idle-rss, cores-rss, repl-1k,
+// repl-64k.
+//
+// Replication (repl-1k: 10,000 × 1 KiB blocks, repl-64k: 2,000 × 64 KiB,
+// incompressible, the same bytes on every side; repl.go): a whole core is
+// downloaded over TCP on 127.0.0.1 into fresh storage, from a server on
+// fresh storage, and the downloader verifies every block. Five ways, which
+// take turns in a round as the sides of the other workloads do:
+//
+//   - hsp → hsp: daemon A (`hsp --home HA daemon --swarm-host 127.0.0.1
+//     --swarm-port PA`) holds the blocks (appended through package rpc,
+//     untimed); timed is `hsp --home HB --json replicate KEY --peer
+//     127.0.0.1:P`, against a second daemon B, from its start until it exits 0
+//     (every block verified and synced); then B's blocks are read back
+//     through package rpc and compared.
+//   - JS → JS: bench/js/repl-serve.js (hypercore 9.12 on disk, live
+//     stream, as Hyperspace) serves, bench/js/repl-download.js (hypercore
+//     9.12 on random-access-file, never fsynced) downloads; timed is what
+//     the downloader reports, from its connect until 'sync' with every
+//     block, then it compares every block with the served file.
+//   - JS → hsp: repl-serve.js serves, `hsp replicate` downloads.
+//   - hsp → JS: daemon A serves, repl-download.js downloads.
+//   - the ceiling, in this process: the Data messages of the download
+//     (proofs from an in-memory writer, digests of a reader that took the
+//     batches before) imported with core.ImportBatch, in batches of 512
+//     blocks or 8 MiB like the daemon's importer, into a core/store store
+//     on disk.
+//
+// Every download goes through a counting TCP proxy in this process; its
+// bytes in both directions are the "on the wire" rows (the JSON file adds
+// -up, downloader → server, and -down). The targets: hsp → hsp ≥ 10× JS →
+// JS (1 KiB) and ≥ 1.5× (64 KiB), hsp → hsp ≥ 50% of the ceiling, JS → hsp
+// ≥ 1× JS → JS, and each download hsp takes part in within 1.1× JS → JS's
+// bytes; hsp → JS has no target. An hsp without `hsp replicate` (or
+// without --swarm-host/--swarm-port) fails the hsp rows, it does not skip
+// them. To leave the committed results alone while trying them:
+//
+//	go run ./bench -only repl-1k,repl-64k -rounds 3 -out /tmp/repl.json -chart /tmp/repl.svg
 //
 // Before/after: -hsp-b PATH adds a second hsp binary, build B, beside
 // build A (-hsp's binary, or the one built from the repository). B runs
@@ -46,6 +83,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -131,7 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	outs := evaluate(rs, res.Samples, l)
 	rep := report{
 		Machine: describeMachine(ctx, runtime.NumCPU()), Command: commandLine(args), Rounds: o.rounds,
-		Scale: o.scale, Params: p, Builds: e.builds, SkipJS: !l.JS, Note: note(l), Rows: outs,
+		Scale: o.scale, Params: p, Builds: e.builds, SkipJS: !l.JS, Note: note(l, outs), Rows: outs,
 		Measurements: measurements(res.Samples), Errors: res.Errors,
 	}
 	rep.ElapsedSeconds = time.Since(start).Round(time.Second).Seconds()
@@ -207,9 +245,11 @@ func prepare(ctx context.Context, o options, js []job, log io.Writer) (*env, fun
 	return e, cleanup, nil
 }
 
+// needsJS tells whether a job runs node: a JS job, or an hsp job against
+// a JS peer.
 func needsJS(js []job) bool {
 	for _, j := range js {
-		if j.Side == sideJS {
+		if j.Side == sideJS || slices.ContainsFunc(j.Metrics, func(m string) bool { return needsNode[m] }) {
 			return true
 		}
 	}

@@ -30,6 +30,7 @@ const (
 	unitRate = "blocks/s"
 	unitMs   = "ms"
 	unitMiB  = "MiB"
+	unitWire = "MiB wire" // bytes on the wire, both directions, in MiB
 )
 
 // Metric names, the same on every side; a measurement is side/metric.
@@ -45,11 +46,43 @@ const (
 	mCoresRSS    = "cores-rss"
 )
 
+// The metrics of the replication workloads are those of replShapes (see
+// repl.go): per shape, "repl-1k" is a download's blocks/s (hsp → hsp on
+// the hsp sides, JS → JS on the JS side, the in-process verify+import
+// ceiling on the in-process side), "repl-1k-from-js" hsp downloading from
+// JS, "repl-1k-to-js" JS downloading from hsp, and each with "-wire" the
+// bytes on the wire (with "-up" and "-down", downloader → server and
+// server → downloader, in the JSON file only).
+
 // units maps each metric to its unit.
 var units = map[string]string{
 	mAppend1: unitRate, mAppend1x8: unitRate, mAppend100: unitRate, mAppend64k: unitRate,
 	mReadGet: unitRate, mReadStream: unitRate,
 	mSpawnStatus: unitMs, mIdleRSS: unitMiB, mCoresRSS: unitMiB,
+}
+
+func init() {
+	for _, sh := range replShapes {
+		for _, m := range sh.metrics().all() {
+			units[m] = unitRate
+			if strings.Contains(m, "-wire") {
+				units[m] = unitWire
+			}
+		}
+	}
+}
+
+// needsNode lists the metrics whose jobs run node on an hsp side (JS → hsp,
+// hsp → JS): without JS they are not measured and their rows are dropped.
+var needsNode = map[string]bool{}
+
+func init() {
+	for _, sh := range replShapes {
+		m := sh.metrics()
+		for _, k := range []string{m.fromJS, m.toJS, m.fromJSWire, m.toJSWire} {
+			needsNode[k] = true
+		}
+	}
 }
 
 // params are the sizes of the workloads; defaultParams at -scale 1.
@@ -63,15 +96,19 @@ type params struct {
 	Spawns     int           `json:"spawns"`            // spawn → status samples per round
 	Cores      int           `json:"cores"`             // cores held open for the RSS measurement
 	Settle     time.Duration `json:"settleNanoseconds"` // idle time before an RSS reading
+	Repl1kN    int           `json:"repl1k"`            // 1 KiB blocks replicated
+	Repl64kN   int           `json:"repl64k"`           // 64 KiB blocks replicated
 }
 
 var defaultParams = params{
 	Append1N: 10_000, Append8N: 40_000, Append100N: 200_000, Append64kN: 5000,
 	ReadN: 100_000, ReadGetN: 20_000, Spawns: 5, Cores: 1000, Settle: 2 * time.Second,
+	Repl1kN: 10_000, Repl64kN: 2000,
 }
 
 // scaled shrinks (or grows) the counts by scale; batched counts stay
-// multiples of 100 and the 8-client count a multiple of 8.
+// multiples of 100 and the 8-client count a multiple of 8; so do the
+// replicated counts (the servers append 100 blocks per call).
 func (p params) scaled(scale float64) params {
 	n := func(v, multiple int) int {
 		s := int(math.Round(float64(v)*scale/float64(multiple))) * multiple
@@ -81,6 +118,7 @@ func (p params) scaled(scale float64) params {
 		Append1N: n(p.Append1N, 1), Append8N: n(p.Append8N, 8), Append100N: n(p.Append100N, 100),
 		Append64kN: n(p.Append64kN, 100), ReadN: n(p.ReadN, 100), ReadGetN: n(p.ReadGetN, 1),
 		Spawns: n(p.Spawns, 1), Cores: n(p.Cores, 1), Settle: p.Settle,
+		Repl1kN: n(p.Repl1kN, 100), Repl64kN: n(p.Repl64kN, 100),
 	}
 }
 
@@ -94,8 +132,12 @@ type row struct {
 	Ref      string // the target's reference, a measurement key
 	RefLabel string
 	Want     float64 // the ratio hsp/Ref must reach
-	AtMost   bool    // hsp/Ref ≤ Want (time, memory); else ≥ Want
+	AtMost   bool    // hsp/Ref ≤ Want (time, memory, bytes); else ≥ Want
 }
+
+// noTarget tells a row shown for reference only: Want 0, no target (and
+// Ref "").
+func (r row) noTarget() bool { return r.Want == 0 }
 
 func key(side, metric string) string { return side + "/" + metric }
 
@@ -111,7 +153,7 @@ func (r row) refFor(side string) string {
 
 // rows lists the workloads and their targets (issue 7, part 4).
 func rows(p params) []row {
-	return []row{
+	return append([]row{
 		{"append-1k", "append 1 KiB, 1 per call, 1 client", mAppend1, key(sideJS, mAppend1), key(sideInproc, mAppend1), "in-process", 0.70, false},
 		{"append-1k-x8", "append 1 KiB, 1 per call, 8 clients", mAppend1x8, key(sideJS, mAppend1x8), key(sideHSP, mAppend1), "hsp 1 client", 3, false},
 		{"append-1k-x8", "append 1 KiB, 1 per call, 8 clients vs JS 1 client", mAppend1x8, key(sideJS, mAppend1), key(sideJS, mAppend1), "JS 1 client", 2, false},
@@ -122,7 +164,30 @@ func rows(p params) []row {
 		{"spawn-status", "spawn → first status answered", mSpawnStatus, key(sideJS, mSpawnStatus), key(sideJS, mSpawnStatus), "JS", 0.25, true},
 		{"idle-rss", "idle daemon RSS", mIdleRSS, key(sideJS, mIdleRSS), key(sideJS, mIdleRSS), "JS", 1.0 / 3, true},
 		{"cores-rss", fmt.Sprintf("RSS with %d cores held open", p.Cores), mCoresRSS, key(sideJS, mCoresRSS), key(sideJS, mCoresRSS), "JS", 0.1, true},
+	}, replRows(p)...)
+}
+
+// replRows are the rows of the replication workloads: per shape, hsp → hsp
+// against JS → JS and against the in-process ceiling, JS → hsp against JS →
+// JS, hsp → JS for reference, and the bytes on the wire of the three
+// downloads hsp takes part in against JS → JS's.
+func replRows(p params) []row {
+	var rs []row
+	for _, sh := range replShapes {
+		m, w := sh.metrics(), sh.workload()
+		t := fmt.Sprintf("replicate %d × %s", sh.count(p), sh.label)
+		jsjs, jsjsWire := key(sideJS, m.hh), key(sideJS, m.hhWire)
+		rs = append(rs,
+			row{w, t + ", hsp → hsp", m.hh, jsjs, jsjs, "JS → JS", sh.wantVsJS, false},
+			row{w, t + ", hsp → hsp", m.hh, jsjs, key(sideInproc, m.hh), "in-process verify+import", 0.5, false},
+			row{w, t + ", JS → hsp", m.fromJS, jsjs, jsjs, "JS → JS", 1, false},
+			row{w, t + ", hsp → JS", m.toJS, jsjs, "", "", 0, false},
+			row{w, t + ", hsp → hsp, on the wire", m.hhWire, jsjsWire, jsjsWire, "JS → JS", 1.1, true},
+			row{w, t + ", JS → hsp, on the wire", m.fromJSWire, jsjsWire, jsjsWire, "JS → JS", 1.1, true},
+			row{w, t + ", hsp → JS, on the wire", m.toJSWire, jsjsWire, jsjsWire, "JS → JS", 1.1, true},
+		)
 	}
+	return rs
 }
 
 // selectRows keeps the rows whose workload -only names; "" keeps all.
@@ -157,10 +222,14 @@ func workloadNames(all []row) []string {
 }
 
 // withoutJS drops the rows that, with JS not run, would only repeat an
-// earlier row's hsp figure without a reference (8 clients vs JS 1 client).
+// earlier row's hsp figure without a reference (8 clients vs JS 1 client),
+// and those whose hsp figure needs node (JS → hsp, hsp → JS).
 func withoutJS(rs []row) []row {
 	var out []row
 	for i, r := range rs {
+		if needsNode[r.Metric] {
+			continue
+		}
 		repeat := slices.ContainsFunc(rs[:i], func(o row) bool { return o.Metric == r.Metric })
 		if repeat && strings.HasPrefix(r.Ref, sideJS+"/") {
 			continue
@@ -177,7 +246,7 @@ func neededKeys(rs []row, l lineup) []string {
 	for _, r := range rs {
 		for _, side := range l.HSP {
 			for _, k := range []string{key(side, r.Metric), r.JS, r.refFor(side)} {
-				if !slices.Contains(keys, k) {
+				if k != "" && !slices.Contains(keys, k) {
 					keys = append(keys, k)
 				}
 			}

@@ -57,6 +57,8 @@ type outcome struct {
 	Met       bool   `json:"met"`
 	// Missing is set when a figure the row needs was not measured.
 	Missing bool `json:"missing,omitempty"`
+	// NoTarget is set on a row shown for reference only.
+	NoTarget bool `json:"noTarget,omitempty"`
 	// B is build B's figures, in a run with a second hsp build (-hsp-b);
 	// its target's reference is B's own when it is an hsp figure.
 	B *figures `json:"hspB,omitempty"`
@@ -73,11 +75,12 @@ type figures struct {
 	RatioText string   `json:"ratioText,omitempty"`
 	Met       bool     `json:"met"`
 	Missing   bool     `json:"missing,omitempty"`
+	NoTarget  bool     `json:"noTarget,omitempty"`
 }
 
 // a is the outcome's figures of build A (or of the only build).
 func (o outcome) a() figures {
-	return figures{HSP: o.HSP, VsJS: o.VsJS, Ref: o.Ref, Ratio: o.Ratio, RatioText: o.RatioText, Met: o.Met, Missing: o.Missing}
+	return figures{HSP: o.HSP, VsJS: o.VsJS, Ref: o.Ref, Ratio: o.Ratio, RatioText: o.RatioText, Met: o.Met, Missing: o.Missing, NoTarget: o.NoTarget}
 }
 
 // evaluate computes the rows' outcomes from the samples of a run, for
@@ -105,7 +108,7 @@ func evaluateRow(r row, got map[string][]float64) outcome {
 		o.JS = &js
 	}
 	f := evaluateFigures(r, sideHSP, got)
-	o.HSP, o.VsJS, o.Ref, o.Ratio, o.RatioText, o.Met, o.Missing = f.HSP, f.VsJS, f.Ref, f.Ratio, f.RatioText, f.Met, f.Missing
+	o.HSP, o.VsJS, o.Ref, o.Ratio, o.RatioText, o.Met, o.Missing, o.NoTarget = f.HSP, f.VsJS, f.Ref, f.Ratio, f.RatioText, f.Met, f.Missing, f.NoTarget
 	return o
 }
 
@@ -122,6 +125,10 @@ func evaluateFigures(r row, side string, got map[string][]float64) figures {
 		if okJ {
 			f.VsJS = hsp.Median / js.Median
 		}
+	}
+	if r.noTarget() {
+		f.NoTarget, f.Missing = true, !okH
+		return f
 	}
 	if !okH || !okR {
 		f.Missing = true
@@ -140,7 +147,7 @@ func evaluateFigures(r row, side string, got map[string][]float64) figures {
 // ratioText writes a ratio the way the row's target is written.
 func ratioText(r row, ratio float64) string {
 	switch {
-	case r.AtMost:
+	case r.AtMost && r.Want < 1:
 		return "1/" + trimFloat(1/ratio)
 	case r.Want < 1:
 		return fmt.Sprintf("%.1f%%", ratio*100)
@@ -149,10 +156,17 @@ func ratioText(r row, ratio float64) string {
 	}
 }
 
-// targetText writes a row's target: "≥ 0.70× in-process", "≤ 1/4 of JS".
+// targetText writes a row's target: "≥ 0.70× in-process", "≤ 1/4 of JS",
+// "≤ 1.1× JS → JS".
 func targetText(r row) string {
-	if r.AtMost {
+	if r.noTarget() {
+		return "none (for reference)"
+	}
+	if r.AtMost && r.Want < 1 {
 		return fmt.Sprintf("≤ 1/%s of %s", trimFloat(1/r.Want), r.RefLabel)
+	}
+	if r.AtMost {
+		return fmt.Sprintf("≤ %s× %s", trimFloat(r.Want), r.RefLabel)
 	}
 	if r.Want < 1 {
 		return fmt.Sprintf("≥ %s%% of %s", trimFloat(r.Want*100), r.RefLabel)

@@ -72,6 +72,7 @@ var panelTitles = []struct{ unit, title string }{
 	{unitRate, "throughput, blocks/s (higher is better)"},
 	{unitMs, "spawn → status, ms (lower is better)"},
 	{unitMiB, "daemon RSS, MiB (lower is better)"},
+	{unitWire, "bytes on the wire of a download, both directions, MiB (lower is better)"},
 }
 
 // chartPanels groups the outcomes by unit; rows that share an hsp figure
@@ -92,15 +93,19 @@ func chartPanels(outs []outcome, l lineup) []chartPanel {
 				t = chartTarget{Text: o.Target + ": A " + achievedCell(o.a()) + ", B " + achievedCell(b), Met: []bool{o.Met, b.Met}}
 				ratio = o.BOverA
 			}
+			var ts []chartTarget
+			if !o.NoTarget {
+				ts = []chartTarget{t}
+			}
 			if i := slices.IndexFunc(p.Bars, func(b chartBar) bool { return b.Metric == o.Metric }); i >= 0 {
-				p.Bars[i].Targets = append(p.Bars[i].Targets, t)
+				p.Bars[i].Targets = append(p.Bars[i].Targets, ts...)
 				continue
 			}
 			values := make([]*summary, len(series))
 			for i, sr := range series {
 				values[i] = sr.value(o)
 			}
-			p.Bars = append(p.Bars, chartBar{Metric: o.Metric, Label: o.Title, Values: values, Ratio: ratio, Targets: []chartTarget{t}})
+			p.Bars = append(p.Bars, chartBar{Metric: o.Metric, Label: o.Title, Values: values, Ratio: ratio, Targets: ts})
 		}
 		if len(p.Bars) > 0 {
 			panels = append(panels, p)
