@@ -149,6 +149,31 @@ func (s *swarmNet) fetch(ctx context.Context, c *store.Handle, index uint64, opt
 	return b, err
 }
 
+// update waits until c is at least minLength long, asking the peers that
+// announced more for proofs of their length.
+func (s *swarmNet) update(ctx context.Context, c *store.Handle, minLength uint64) (uint64, error) {
+	if !s.running() {
+		return c.Update(ctx, minLength)
+	}
+	h := s.handle(c)
+	for {
+		if n := c.Length(); n >= minLength {
+			return n, nil
+		}
+		if _, err := h.Update(ctx); err != nil {
+			return c.Length(), fmt.Errorf("update to length %d: %w", minLength, err)
+		}
+	}
+}
+
+// seek finds a byte offset with the peers' help.
+func (s *swarmNet) seek(ctx context.Context, c *store.Handle, byteOffset uint64) (uint64, uint64, error) {
+	if !s.running() {
+		return c.Seek(ctx, byteOffset)
+	}
+	return s.handle(c).Seek(ctx, byteOffset)
+}
+
 // Extension registers an extension; the replicator's extensions are
 // fixed when it starts, so one registered through the RPC reaches no peer
 // yet.

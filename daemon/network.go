@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/core/store"
@@ -48,9 +49,31 @@ func (c localCore) Get(ctx context.Context, index uint64, opts core.GetOptions) 
 	return c.Handle.Get(ctx, index, opts)
 }
 
-// fetcher is a network that can fetch one block for a Get.
+// Update waits for the length, asking peers for proofs of theirs when
+// there is a network.
+func (c localCore) Update(ctx context.Context, minLength uint64) (uint64, error) {
+	if f, ok := c.net.(fetcher); ok && !c.Writable() && c.Length() < minLength {
+		return f.update(ctx, c.Handle, minLength)
+	}
+	return c.Handle.Update(ctx, minLength)
+}
+
+// Seek finds a byte, asking peers for the tree nodes it needs when there
+// is a network.
+func (c localCore) Seek(ctx context.Context, byteOffset uint64) (uint64, uint64, error) {
+	i, off, err := c.Handle.Seek(ctx, byteOffset)
+	if f, ok := c.net.(fetcher); ok && errors.Is(err, core.ErrNotAvailable) && !c.Writable() {
+		return f.seek(ctx, c.Handle, byteOffset)
+	}
+	return i, off, err
+}
+
+// fetcher is a network that fetches what a Get, an Update or a Seek waits
+// for.
 type fetcher interface {
 	fetch(ctx context.Context, c *store.Handle, index uint64, opts core.GetOptions) ([]byte, error)
+	update(ctx context.Context, c *store.Handle, minLength uint64) (uint64, error)
+	seek(ctx context.Context, c *store.Handle, byteOffset uint64) (uint64, uint64, error)
 }
 
 func (c localCore) Download(ctx context.Context, r rpc.DownloadRange) (rpc.LocalDownload, error) {

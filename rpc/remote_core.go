@@ -233,7 +233,10 @@ func (r *RemoteCore) Update(ctx context.Context, minLength uint64) (uint64, erro
 		p.SetMinLength(minLength)
 		return nil
 	})
-	n, err := await(fmt.Sprintf("update to length %d", minLength), r.fail(ctx), f.Struct, release, plain(schema.Core_update_Results.Length))
+	n, err := await(fmt.Sprintf("update to length %d", minLength), r.fail(ctx), f.Struct, release, func(res schema.Core_update_Results) (uint64, error) {
+		r.grow(res.Length(), res.ByteLength())
+		return res.Length(), nil
+	})
 	if err != nil {
 		n, _ = r.Known()
 	}

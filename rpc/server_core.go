@@ -143,13 +143,28 @@ func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
 
 func (c *coreServer) Update(ctx context.Context, call schema.Core_update) error {
 	return c.long(call.Go, func() error {
-		return answer(c, call.AllocResults, func(cr LocalCore) (uint64, error) {
-			return cr.Update(ctx, call.Args().MinLength())
-		}, func(res schema.Core_update_Results, n uint64) error {
-			res.SetLength(n)
+		return answer(c, call.AllocResults, func(cr LocalCore) (lengths, error) {
+			if _, err := cr.Update(ctx, call.Args().MinLength()); err != nil {
+				return lengths{}, err
+			}
+			return lengthsOf(cr), nil
+		}, func(res schema.Core_update_Results, l lengths) error {
+			res.SetLength(l.length)
+			res.SetByteLength(l.byteLength)
 			return nil
 		})
 	})
+}
+
+// lengthsOf reads a length and the byte length that goes with it: a core
+// may grow between the two reads, so they are read until they agree.
+func lengthsOf(cr LocalCore) lengths {
+	for {
+		n, bl := cr.Length(), cr.ByteLength()
+		if cr.Length() == n {
+			return lengths{n, bl}
+		}
+	}
 }
 
 func (c *coreServer) Seek(ctx context.Context, call schema.Core_seek) error {

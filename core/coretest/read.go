@@ -87,6 +87,7 @@ func testUpdate(t *testing.T, f Factory) {
 func testHasDownloaded(t *testing.T, f Factory) {
 	c := newCore(t, f)
 	mustAppend(t, c, RandomBlocks(10, 8)...)
+	fetchAll(t, f, c)
 	ctx := context.Background()
 	for i, want := range map[uint64]bool{0: true, 9: true, 10: false, 1 << 40: false} {
 		if got, err := c.Has(ctx, i); err != nil || got != want {
@@ -155,11 +156,12 @@ func testSignatureRoots(t *testing.T, f Factory) {
 func testInfo(t *testing.T, f Factory) {
 	c := newCore(t, f)
 	mustAppend(t, c, RandomBlocks(4, 25)...)
+	fetchAll(t, f, c)
 	info, err := c.Info(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := core.Info{Key: c.Key(), DiscoveryKey: c.DiscoveryKey(), Length: 4, ByteLength: 100, Writable: true, Downloaded: 4}
+	want := core.Info{Key: c.Key(), DiscoveryKey: c.DiscoveryKey(), Length: 4, ByteLength: 100, Writable: !f.Replica, Downloaded: 4}
 	if info != want {
 		t.Fatalf("info = %+v, want %+v", info, want)
 	}

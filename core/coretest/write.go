@@ -29,6 +29,7 @@ func testConcurrentAppends(t *testing.T, f Factory) {
 	if c.Length() != writers*each {
 		t.Fatalf("length %d after %d appends", c.Length(), writers*each)
 	}
+	fetchAll(t, f, c)
 	r, err := c.Audit(context.Background())
 	if err != nil || r.Blocks != writers*each || !r.Signature {
 		t.Fatalf("audit: %+v, %v", r, err)
@@ -45,13 +46,15 @@ func testReopen(t *testing.T, f Factory) {
 	mustAppend(t, c, blocks[4:]...)
 	c = f.Reopen(t, c)
 	defer c.Close()
-	if c.Length() != 9 || c.ByteLength() != 9*33 || !c.Writable() {
+	if c.Length() != 9 || c.ByteLength() != 9*33 || c.Writable() == f.Replica {
 		t.Fatalf("reopened: length %d byteLength %d writable %v", c.Length(), c.ByteLength(), c.Writable())
 	}
+	fetchAll(t, f, c)
 	for i, b := range blocks {
 		mustGet(t, c, uint64(i), b)
 	}
 	mustAppend(t, c, []byte("after reopen"))
+	fetchAll(t, f, c)
 	if r, err := c.Audit(context.Background()); err != nil || r.Blocks != 10 {
 		t.Fatalf("audit after reopen: %+v, %v", r, err)
 	}

@@ -91,7 +91,7 @@ interface Core {
   # get waits for a missing block unless noWait; timeoutMs 0 waits until
   # the call is cancelled.
   get @1 (index :UInt64, noWait :Bool, timeoutMs :UInt64) -> (block :Data);
-  update @2 (minLength :UInt64) -> (length :UInt64);
+  update @2 (minLength :UInt64) -> (length :UInt64, byteLength :UInt64);
   seek @3 (byteOffset :UInt64) -> (index :UInt64, offset :UInt64);
   has @4 (index :UInt64) -> (has :Bool);
   downloaded @5 (start :UInt64, end :UInt64) -> (count :UInt64);

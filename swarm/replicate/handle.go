@@ -175,8 +175,13 @@ func (h *Handle) Seek(ctx context.Context, byteOffset uint64) (index, offset uin
 		if err == nil || !errors.Is(err, core.ErrNotAvailable) && !errors.Is(err, core.ErrOutOfRange) {
 			return i, off, err
 		}
-		if !asked && byteOffset > 0 {
+		switch {
+		case asked:
+		case byteOffset > 0:
 			asked = cs.askSeek(byteOffset)
+		default: // a byte request cannot say 0: block 0 and its proof tell
+			asked = true
+			go h.Get(ctx, 0)
 		}
 		if err := waitChange(ctx, changed); err != nil {
 			return 0, 0, fmt.Errorf("seek to byte %d: %w", byteOffset, err)
