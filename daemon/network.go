@@ -68,6 +68,14 @@ func (c localCore) Seek(ctx context.Context, byteOffset uint64) (uint64, uint64,
 	return i, off, err
 }
 
+// Follow forwards the core's replication events (rpc.EventSource).
+func (c localCore) Follow(fn func(rpc.Event)) (stop func()) {
+	if s, ok := c.net.(*swarmNet); ok {
+		return s.follow(c.Handle, fn)
+	}
+	return func() {}
+}
+
 // fetcher is a network that fetches what a Get, an Update or a Seek waits
 // for.
 type fetcher interface {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,4 +208,67 @@ func TestPeerWithoutTheCore(t *testing.T) {
 		p, err := dl.Progress(ctx)
 		return err == nil && p.Refused == 1 && p.Connections == 1 && p.Peers == 0 && !p.Done
 	})
+}
+
+// eventCounter counts a RemoteCore's events by type.
+type eventCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (e *eventCounter) on(ev rpc.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n[ev.Type]++
+}
+
+func (e *eventCounter) get(typ string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.n[typ]
+}
+
+// TestReplicationEvents: a client subscribed to a core hears peer-add,
+// a download event per block fetched (on B) or an upload event per block
+// sent (on A), and peer-remove when the peer goes.
+func TestReplicationEvents(t *testing.T) {
+	ctx := context.Background()
+	_, ca, addrA := swarmDaemon(t)
+	wa, err := ca.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := 0; i < n; i++ {
+		if _, err := wa.Append(ctx, blockOf(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up := &eventCounter{n: map[string]int{}}
+	wa.OnEvent(up.on)
+	key := wa.Key()
+	_, cb, _ := swarmDaemon(t)
+	rb, err := cb.Open(ctx, rpc.OpenRequest{Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := &eventCounter{n: map[string]int{}}
+	rb.OnEvent(down.on)
+	time.Sleep(50 * time.Millisecond) // the subscriptions are up
+	conn, err := cb.Connect(ctx, addrA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := rb.DownloadRange(ctx, rpc.DownloadRange{ToPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dl.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "download and upload events", func() bool {
+		return down.get("download") == n && up.get("upload") == n && down.get("peer-add") == 1 && up.get("peer-add") == 1
+	})
+	conn.Close(ctx)
+	waitFor(t, "peer-remove events", func() bool { return down.get("peer-remove") == 1 && up.get("peer-remove") == 1 })
 }

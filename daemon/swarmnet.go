@@ -47,6 +47,7 @@ type swarmNet struct {
 
 	mu      sync.Mutex
 	handles map[core.Key]*replicate.Handle // cores added to the replicator
+	events  map[core.Key]*coreEvents       // their subscribers
 }
 
 var _ network = (*swarmNet)(nil)
@@ -55,6 +56,7 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 	s := &swarmNet{
 		log: log, store: st, loaded: loaded, opts: opts,
 		need: make(chan struct{}), up: make(chan struct{}), handles: map[core.Key]*replicate.Handle{},
+		events: map[core.Key]*coreEvents{},
 	}
 	kp := wire.ReplicationKeyPair(st.MasterKey())
 	s.pub = core.Key(kp.Public)
@@ -150,10 +152,74 @@ func (s *swarmNet) handle(c *store.Handle) *replicate.Handle {
 	defer s.mu.Unlock()
 	h := s.handles[c.Key()]
 	if h == nil {
-		h = s.rep.Add(c.Hypercore, replicate.CoreOptions{Sparse: true})
+		ev := s.events[c.Key()]
+		if ev == nil {
+			ev = &coreEvents{subs: map[int]func(rpc.Event){}}
+			s.events[c.Key()] = ev
+		}
+		h = s.rep.Add(c.Hypercore, replicate.CoreOptions{Sparse: true, OnEvent: func(e replicate.Event) { ev.dispatch(s.eventOf(e)) }})
 		s.handles[c.Key()] = h
 	}
 	return h
+}
+
+// follow calls fn for c's replication events until stop; c is added to
+// the replicator for it.
+func (s *swarmNet) follow(c *store.Handle, fn func(rpc.Event)) (stop func()) {
+	s.handle(c)
+	s.mu.Lock()
+	ev := s.events[c.Key()]
+	s.mu.Unlock()
+	return ev.add(fn)
+}
+
+// eventOf is a replication event as the RPC tells it.
+func (s *swarmNet) eventOf(e replicate.Event) rpc.Event {
+	switch e.Kind {
+	case replicate.Download:
+		return rpc.Event{Type: "download", Index: e.Index, Bytes: e.Bytes}
+	case replicate.Upload:
+		return rpc.Event{Type: "upload", Index: e.Index, Bytes: e.Bytes}
+	}
+	p := rpc.Peer{RemotePublicKey: core.Key(e.Peer.RemotePublicKey), DiscoveryKeys: []core.DiscoveryKey{}}
+	for _, c := range s.sw.Conns() {
+		if c.RemotePublicKey == e.Peer.RemotePublicKey {
+			p.RemoteAddress, p.Type, p.Initiator = c.RemoteAddr, c.Transport, c.Initiator
+		}
+	}
+	typ := "peer-add"
+	if e.Kind == replicate.PeerRemove {
+		typ = "peer-remove"
+	}
+	return rpc.Event{Type: typ, Peer: &p}
+}
+
+// coreEvents are the subscribers to one core's replication events.
+type coreEvents struct {
+	mu   sync.Mutex
+	next int
+	subs map[int]func(rpc.Event)
+}
+
+func (ce *coreEvents) add(fn func(rpc.Event)) (stop func()) {
+	ce.mu.Lock()
+	defer ce.mu.Unlock()
+	id := ce.next
+	ce.next++
+	ce.subs[id] = fn
+	return func() {
+		ce.mu.Lock()
+		defer ce.mu.Unlock()
+		delete(ce.subs, id)
+	}
+}
+
+func (ce *coreEvents) dispatch(ev rpc.Event) {
+	ce.mu.Lock()
+	defer ce.mu.Unlock()
+	for _, fn := range ce.subs {
+		fn(ev)
+	}
 }
 
 // unloaded takes a core the loaded set closes off the replicator.
@@ -161,6 +227,7 @@ func (s *swarmNet) unloaded(c *store.Handle) {
 	s.mu.Lock()
 	h := s.handles[c.Key()]
 	delete(s.handles, c.Key())
+	delete(s.events, c.Key())
 	s.mu.Unlock()
 	if h != nil {
 		h.Remove()

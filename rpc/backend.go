@@ -69,6 +69,15 @@ type LocalCore interface {
 	Extension(name string, onMessage func(peer core.Key, data []byte)) (LocalExtension, error)
 }
 
+// EventSource is a LocalCore with events of its own besides appends:
+// peers coming and going, blocks downloaded and uploaded. The server
+// forwards them to the core's subscribers.
+type EventSource interface {
+	// Follow calls fn for each such event until stop is called. fn does
+	// not block.
+	Follow(fn func(Event)) (stop func())
+}
+
 // DownloadRange is a range of blocks to fetch: [Start, End), or with Live
 // and End 0 everything from Start on, for good. With ToPeers, End is
 // the longest length a peer announces when the download starts.

@@ -216,6 +216,14 @@ func (c *coreServer) Subscribe(ctx context.Context, call schema.Core_subscribe) 
 		defer c.sess.srv.subscriptions.Add(-1)
 		pushEvents(sctx, cancel, cr, sink, limits.SlowConsumer, length)
 	}()
+	if es, ok := cr.(EventSource); ok {
+		c.sess.srv.subscriptions.Add(1)
+		netSink := sink.AddRef()
+		go func() {
+			defer c.sess.srv.subscriptions.Add(-1)
+			forwardEvents(sctx, cancel, es, netSink, limits.SlowConsumer)
+		}()
+	}
 	res, err := call.AllocResults()
 	if err != nil {
 		cancel()

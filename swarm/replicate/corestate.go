@@ -33,6 +33,7 @@ type coreState struct {
 	avgBlock  float64              // running mean block size, for byte caps
 	stats     Stats
 	imp       importQueue
+	onEvent   func(Event) // CoreOptions.OnEvent, or an Add's later
 }
 
 // importingMark reserves a block that arrived and waits for import.
@@ -57,6 +58,7 @@ func newCoreState(r *Replicator, c Core, opts CoreOptions) *coreState {
 	cs := &coreState{
 		r: r, c: c, key: c.Key(), dk: c.DiscoveryKey(), opts: opts, ctx: ctx, cancel: cancel,
 		reserved: map[uint64]*peerChan{}, gets: map[uint64]int{}, avgBlock: 16 << 10,
+		onEvent: opts.OnEvent,
 	}
 	cs.imp.idle = make(chan struct{})
 	close(cs.imp.idle)
@@ -92,6 +94,22 @@ func (cs *coreState) attach(pc *peerChan) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	cs.chans = append(cs.chans, pc)
+	cs.emit(Event{Kind: PeerAdd, Peer: pc.p.info})
+}
+
+// adopt takes the event hook of an Add for a core that was only served;
+// the rest of its options stay as its Lookup gave them.
+func (cs *coreState) adopt(opts CoreOptions) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.onEvent = opts.OnEvent
+}
+
+// emit hands ev to the core's event hook. cs.mu is held.
+func (cs *coreState) emit(ev Event) {
+	if cs.onEvent != nil {
+		cs.onEvent(ev)
+	}
 }
 
 // detach drops a channel and gives its reservations back at once.
@@ -107,6 +125,7 @@ func (cs *coreState) detach(pc *peerChan) {
 	pc.closed = true
 	cs.releaseAll(pc)
 	cs.pump()
+	cs.emit(Event{Kind: PeerRemove, Peer: pc.p.info})
 }
 
 // releaseAll gives back every block pc was asked for. cs.mu is held.

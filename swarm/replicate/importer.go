@@ -133,6 +133,7 @@ func (cs *coreState) committed(done []item) {
 			delete(cs.reserved, i)
 		}
 		n := uint64(len(it.d.Value))
+		cs.emit(Event{Kind: Download, Peer: it.from.p.info, Index: i, Bytes: n})
 		proof := uint64(40*len(it.d.Nodes) + len(it.d.Signature))
 		cs.stats.DownloadedBlocks++
 		cs.stats.DownloadedBytes += n

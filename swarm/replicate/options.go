@@ -37,10 +37,35 @@ type CoreOptions struct {
 	Sparse bool
 	// NoUpload: answer no requests and say uploading: false.
 	NoUpload bool
+	// OnEvent, if set, receives the core's replication events. It runs
+	// with the core's lock held: it must not block nor call back into the
+	// replicator.
+	OnEvent func(Event)
 	// Release, if set, runs once the replicator forgets a core it served
 	// without Add (one Lookup found), after its last channel closed: the
 	// owner may unload it.
 	Release func()
+}
+
+// EventKind says what an Event is.
+type EventKind int
+
+// The kinds of Event.
+const (
+	// PeerAdd: a peer started replicating the core; PeerRemove: it stopped.
+	PeerAdd EventKind = iota + 1
+	PeerRemove
+	// Download: block Index (Bytes long) from Peer was verified and
+	// stored. Upload: it was sent to Peer.
+	Download
+	Upload
+)
+
+// Event is one thing that happened to a core's replication.
+type Event struct {
+	Kind         EventKind
+	Peer         PeerInfo
+	Index, Bytes uint64
 }
 
 // Lookup finds a core a remote opened that was not added: the daemon

@@ -2,6 +2,7 @@ package replicate
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,4 +69,52 @@ func TestReleaseRunsWhenAServedCoreIsForgotten(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("not released after the stream closed")
 	}
+}
+
+// eventLog collects a core's events.
+type eventLog struct {
+	mu     sync.Mutex
+	counts map[EventKind]int
+	bytes  uint64
+}
+
+func (l *eventLog) add(ev Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.counts == nil {
+		l.counts = map[EventKind]int{}
+	}
+	l.counts[ev.Kind]++
+	if ev.Kind == Download || ev.Kind == Upload {
+		l.bytes += ev.Bytes
+	}
+}
+
+func (l *eventLog) count(k EventKind) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.counts[k]
+}
+
+// TestEvents: both sides of a download hear of the peer coming and going
+// and of every block, with its bytes.
+func TestEvents(t *testing.T) {
+	const n = 300
+	w := newWriter(t, n)
+	var up, down eventLog
+	rw := newReplicator(t, fastOptions())
+	rw.Add(w, CoreOptions{OnEvent: up.add})
+	rr := newReplicator(t, fastOptions())
+	r := newReader(t, w.Key())
+	h := rr.Add(r, CoreOptions{OnEvent: down.add})
+	l := connect(t, rr, rw, pipe)
+	if err := h.Download(within(t, 10*time.Second), 0, n); err != nil {
+		t.Fatal(err)
+	}
+	if down.count(PeerAdd) != 1 || up.count(PeerAdd) != 1 || down.count(Download) != n || down.bytes != r.ByteLength() {
+		t.Fatalf("reader heard %v (%d bytes), writer %v", down.counts, down.bytes, up.counts)
+	}
+	waitFor(t, 2*time.Second, "upload events", func() bool { return up.count(Upload) == n })
+	l.a.Close()
+	waitFor(t, 2*time.Second, "peer-remove", func() bool { return up.count(PeerRemove) == 1 && down.count(PeerRemove) == 1 })
 }

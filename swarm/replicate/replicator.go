@@ -64,6 +64,8 @@ func (r *Replicator) Add(c Core, opts CoreOptions) *Handle {
 	if cs == nil {
 		cs = newCoreState(r, c, opts)
 		r.cores[cs.dk] = cs
+	} else if !cs.added {
+		cs.adopt(opts) // served until now: it replicates as Add says from here
 	}
 	cs.added = true
 	peers := r.peerList()

@@ -200,6 +200,9 @@ func (pc *peerChan) answer(ctx context.Context, req wire.Request) error {
 	pc.cs.mu.Lock()
 	pc.cs.stats.UploadedBlocks += st.UploadedBlocks
 	pc.cs.stats.UploadedBytes += n
+	if !hash {
+		pc.cs.emit(Event{Kind: Upload, Peer: pc.p.info, Index: i, Bytes: n})
+	}
 	pc.cs.mu.Unlock()
 	return nil
 }
