@@ -174,9 +174,88 @@ func (s *swarmNet) seek(ctx context.Context, c *store.Handle, byteOffset uint64)
 	return s.handle(c).Seek(ctx, byteOffset)
 }
 
-// Extension registers an extension; the replicator's extensions are
-// fixed when it starts, so one registered through the RPC reaches no peer
-// yet.
+// Extension registers an extension on c's channels with every peer.
 func (s *swarmNet) Extension(c *store.Handle, name string, onMessage func(core.Key, []byte)) (rpc.LocalExtension, error) {
-	return noPeers{}, nil
+	h := s.handle(c)
+	if err := h.RegisterExtension(name); err != nil {
+		return nil, fmt.Errorf("register extension: %w: %w", rpc.ErrLimit, err)
+	}
+	x := &netExtension{s: s, h: h, dk: c.DiscoveryKey(), name: name, onMessage: onMessage,
+		q: make(chan extMessage, extQueue), done: make(chan struct{})}
+	s.mu.Lock()
+	s.exts[x.dk] = append(s.exts[x.dk], x)
+	s.mu.Unlock()
+	go x.run()
+	return x, nil
+}
+
+// extQueue bounds the messages waiting for one extension's client; past
+// it messages are dropped (extensions are best effort, and a slow client
+// must not stall a peer's stream).
+const extQueue = 256
+
+type extMessage struct {
+	peer core.Key
+	data []byte
+}
+
+// netExtension is one client's extension on one core.
+type netExtension struct {
+	s         *swarmNet
+	h         *replicate.Handle
+	dk        core.DiscoveryKey
+	name      string
+	onMessage func(core.Key, []byte)
+	q         chan extMessage
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func (x *netExtension) run() {
+	for {
+		select {
+		case m := <-x.q:
+			x.onMessage(m.peer, m.data)
+		case <-x.done:
+			return
+		}
+	}
+}
+
+func (x *netExtension) Send(ctx context.Context, data []byte, peer *core.Key) (int, error) {
+	return x.h.SendExtensionTo((*[32]byte)(peer), x.name, data)
+}
+
+func (x *netExtension) Close() {
+	x.closeOnce.Do(func() {
+		close(x.done)
+		x.s.mu.Lock()
+		defer x.s.mu.Unlock()
+		list := x.s.exts[x.dk]
+		for i, y := range list {
+			if y == x {
+				x.s.exts[x.dk] = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(x.s.exts[x.dk]) == 0 {
+			delete(x.s.exts, x.dk)
+		}
+	})
+}
+
+// onExtension hands a peer's extension message to the clients that
+// registered its name on the core.
+func (s *swarmNet) onExtension(peer replicate.PeerInfo, dk core.DiscoveryKey, name string, payload []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.exts[dk] {
+		if x.name != name {
+			continue
+		}
+		select {
+		case x.q <- extMessage{core.Key(peer.RemotePublicKey), payload}:
+		default:
+		}
+	}
 }

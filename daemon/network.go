@@ -91,9 +91,3 @@ func (c localCore) Download(ctx context.Context, r rpc.DownloadRange) (rpc.Local
 func (c localCore) Extension(name string, onMessage func(core.Key, []byte)) (rpc.LocalExtension, error) {
 	return c.net.Extension(c.Handle, name, onMessage)
 }
-
-// noPeers is an extension with nobody to talk to.
-type noPeers struct{}
-
-func (noPeers) Send(ctx context.Context, data []byte, peer *core.Key) (int, error) { return 0, nil }
-func (noPeers) Close()                                                             {}

@@ -272,3 +272,61 @@ func TestReplicationEvents(t *testing.T) {
 	conn.Close(ctx)
 	waitFor(t, "peer-remove events", func() bool { return down.get("peer-remove") == 1 && up.get("peer-remove") == 1 })
 }
+
+// TestExtensionsBetweenDaemons: an extension registered through the RPC
+// on both daemons carries messages both ways, to every peer or one.
+func TestExtensionsBetweenDaemons(t *testing.T) {
+	ctx := context.Background()
+	_, ca, addrA := swarmDaemon(t)
+	wa, err := ca.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa.Append(ctx, []byte("x"))
+	key := wa.Key()
+	_, cb, _ := swarmDaemon(t)
+	rb, err := cb.Open(ctx, rpc.OpenRequest{Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	atA, atB := make(chan string, 4), make(chan string, 4)
+	var fromB core.Key
+	var mu sync.Mutex
+	xa, err := wa.RegisterExtension(ctx, "chat", func(peer core.Key, data []byte) {
+		mu.Lock()
+		fromB = peer
+		mu.Unlock()
+		atA <- string(data)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xb, err := rb.RegisterExtension(ctx, "chat", func(peer core.Key, data []byte) { atB <- string(data) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.Connect(ctx, addrA); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "B's extension to reach A", func() bool {
+		n, err := xb.Send(ctx, []byte("hello A"), nil)
+		return err == nil && n == 1 && len(atA) > 0
+	})
+	if got := <-atA; got != "hello A" {
+		t.Fatalf("A got %q", got)
+	}
+	mu.Lock()
+	peer := fromB
+	mu.Unlock()
+	if n, err := xa.Send(ctx, []byte("hello B"), &peer); err != nil || n != 1 {
+		t.Fatalf("A's send to B by key: %d, %v", n, err)
+	}
+	select {
+	case got := <-atB:
+		if got != "hello B" {
+			t.Fatalf("B got %q", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("B got nothing")
+	}
+}

@@ -48,6 +48,7 @@ type swarmNet struct {
 	mu      sync.Mutex
 	handles map[core.Key]*replicate.Handle // cores added to the replicator
 	events  map[core.Key]*coreEvents       // their subscribers
+	exts    map[core.DiscoveryKey][]*netExtension
 }
 
 var _ network = (*swarmNet)(nil)
@@ -56,11 +57,11 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 	s := &swarmNet{
 		log: log, store: st, loaded: loaded, opts: opts,
 		need: make(chan struct{}), up: make(chan struct{}), handles: map[core.Key]*replicate.Handle{},
-		events: map[core.Key]*coreEvents{},
+		events: map[core.Key]*coreEvents{}, exts: map[core.DiscoveryKey][]*netExtension{},
 	}
 	kp := wire.ReplicationKeyPair(st.MasterKey())
 	s.pub = core.Key(kp.Public)
-	s.rep = replicate.New(replicate.Options{Logger: log.With("pkg", "replicate"), Lookup: s.lookup})
+	s.rep = replicate.New(replicate.Options{Logger: log.With("pkg", "replicate"), Lookup: s.lookup, OnExtension: s.onExtension})
 	s.sw = swarm.New(swarm.Options{
 		Host: opts.host, Port: opts.port, KeyPair: kp, MaxPeers: opts.maxPeers,
 		Handler: s.serve, Logger: log.With("pkg", "swarm"),

@@ -70,13 +70,11 @@ func (pc *peerChan) sendPooled(d wire.Data, buf *[]byte) { pc.p.out.push(pc.ch, 
 // with our extensions, Status (both fields, always) and a first Want.
 func (pc *peerChan) start() {
 	cs := pc.cs
-	if exts := cs.r.exts; len(exts) > 0 || cs.r.opts.Ack {
-		m := wire.Options{Extensions: exts}
-		if cs.r.opts.Ack {
-			m.Ack = wire.Bool(true)
-		}
-		pc.send(m)
+	cs.mu.Lock()
+	if len(cs.exts) > 0 || cs.r.opts.Ack {
+		pc.send(cs.optionsMessage())
 	}
+	cs.mu.Unlock()
 	pc.send(wire.Status{Uploading: wire.Bool(cs.uploading()), Downloading: wire.Bool(cs.downloading())})
 	if cs.downloading() {
 		cs.mu.Lock()
@@ -256,7 +254,10 @@ func (pc *peerChan) onExtension(m wire.Extension) {
 		return
 	}
 	name := pc.remoteExt[m.ID]
-	if _, ok := slices.BinarySearch(pc.cs.r.exts, name); ok {
+	pc.cs.mu.Lock()
+	_, ok := slices.BinarySearch(pc.cs.exts, name)
+	pc.cs.mu.Unlock()
+	if ok {
 		o.OnExtension(pc.p.info, pc.cs.dk, name, slices.Clone(m.Payload))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/swarm/wire"
 )
 
 // coreState is one core's replication: its channels on every peer, the
@@ -34,6 +35,17 @@ type coreState struct {
 	stats     Stats
 	imp       importQueue
 	onEvent   func(Event) // CoreOptions.OnEvent, or an Add's later
+	exts      []string    // our extension names, sorted: Options.Extensions and those registered
+}
+
+// optionsMessage is the Options we send on the core's channels. cs.mu is
+// held.
+func (cs *coreState) optionsMessage() wire.Options {
+	m := wire.Options{Extensions: cs.exts}
+	if cs.r.opts.Ack {
+		m.Ack = wire.Bool(true)
+	}
+	return m
 }
 
 // importingMark reserves a block that arrived and waits for import.
@@ -58,7 +70,7 @@ func newCoreState(r *Replicator, c Core, opts CoreOptions) *coreState {
 	cs := &coreState{
 		r: r, c: c, key: c.Key(), dk: c.DiscoveryKey(), opts: opts, ctx: ctx, cancel: cancel,
 		reserved: map[uint64]*peerChan{}, gets: map[uint64]int{}, avgBlock: 16 << 10,
-		onEvent: opts.OnEvent,
+		onEvent: opts.OnEvent, exts: r.exts,
 	}
 	cs.imp.idle = make(chan struct{})
 	close(cs.imp.idle)

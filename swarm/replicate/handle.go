@@ -216,17 +216,54 @@ func (h *Handle) Synced(ctx context.Context) error {
 }
 
 // SendExtension sends an extension message to every peer of the core.
-// name must be one of Options.Extensions.
+// name must be one of Options.Extensions or registered on the core.
 func (h *Handle) SendExtension(name string, payload []byte) error {
+	_, err := h.SendExtensionTo(nil, name, payload)
+	return err
+}
+
+// SendExtensionTo sends an extension message to the core's peer whose
+// key is peer, or to every peer when peer is nil, and returns how many it
+// went to.
+func (h *Handle) SendExtensionTo(peer *[32]byte, name string, payload []byte) (int, error) {
 	cs := h.cs
-	id, ok := slices.BinarySearch(cs.r.exts, name)
-	if !ok {
-		return fmt.Errorf("send extension %q: not in Options.Extensions", name)
-	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	id, ok := slices.BinarySearch(cs.exts, name)
+	if !ok {
+		return 0, fmt.Errorf("send extension %q: neither in Options.Extensions nor registered", name)
+	}
+	sent := 0
 	for _, pc := range cs.chans {
-		pc.send(wire.Extension{ID: uint64(id), Payload: slices.Clone(payload)})
+		if peer == nil || pc.p.info.RemotePublicKey == *peer {
+			pc.send(wire.Extension{ID: uint64(id), Payload: slices.Clone(payload)})
+			sent++
+		}
+	}
+	return sent, nil
+}
+
+// maxCoreExtensions bounds the extension names of one core.
+const maxCoreExtensions = 64
+
+// RegisterExtension adds an extension name to the core's, as hypercore's
+// registerExtension does, and tells every peer at once with a new
+// Options; peers that open the core later hear it when it opens.
+// Messages under the name reach Options.OnExtension.
+func (h *Handle) RegisterExtension(name string) error {
+	cs := h.cs
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	i, ok := slices.BinarySearch(cs.exts, name)
+	if ok {
+		return nil
+	}
+	if len(cs.exts) >= maxCoreExtensions {
+		return fmt.Errorf("register extension %q: the core has %d already", name, len(cs.exts))
+	}
+	cs.exts = slices.Insert(slices.Clone(cs.exts), i, name)
+	for _, pc := range cs.chans {
+		pc.send(cs.optionsMessage())
 	}
 	return nil
 }

@@ -118,3 +118,51 @@ func TestEvents(t *testing.T) {
 	l.a.Close()
 	waitFor(t, 2*time.Second, "peer-remove", func() bool { return up.count(PeerRemove) == 1 && down.count(PeerRemove) == 1 })
 }
+
+// TestRegisteredExtension: an extension registered on a core after the
+// channels opened reaches the peer that registered it too, both ways, to
+// every peer or to one.
+func TestRegisteredExtension(t *testing.T) {
+	w := newWriter(t, 5)
+	got := make(chan string, 4)
+	opts := fastOptions()
+	opts.OnExtension = func(p PeerInfo, dk core.DiscoveryKey, name string, payload []byte) {
+		got <- name + ":" + string(payload)
+	}
+	ra, rb := newReplicator(t, opts), newReplicator(t, opts)
+	ha := ra.Add(w, CoreOptions{})
+	hb := rb.Add(newReader(t, w.Key()), CoreOptions{})
+	connect(t, ra, rb, pipe)
+	waitFor(t, 2*time.Second, "the channel", func() bool { return ha.Peers() == 1 && hb.Peers() == 1 })
+	if err := ha.SendExtension("x", []byte("early")); err == nil {
+		t.Fatal("sent on an unregistered extension")
+	}
+	for _, h := range []*Handle{ha, hb} {
+		if err := h.RegisterExtension("x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // both Options arrive
+	if n, err := ha.SendExtensionTo(nil, "x", []byte("to all")); err != nil || n != 1 {
+		t.Fatalf("send to all: %d, %v", n, err)
+	}
+	bKey := ra.Peers()[0].RemotePublicKey
+	if n, err := ha.SendExtensionTo(&bKey, "x", []byte("to one")); err != nil || n != 1 {
+		t.Fatalf("send to one: %d, %v", n, err)
+	}
+	if err := hb.SendExtension("x", []byte("back")); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"x:to all": true, "x:to one": true, "x:back": true}
+	for range 3 {
+		select {
+		case m := <-got:
+			if !want[m] {
+				t.Fatalf("unexpected message %q", m)
+			}
+			delete(want, m)
+		case <-time.After(2 * time.Second):
+			t.Fatalf("messages not received: %v", want)
+		}
+	}
+}
