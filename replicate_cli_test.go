@@ -379,3 +379,27 @@ func TestCLIReplicateProgressBar(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIReplicateLive: --live keeps following A's appends until
+// interrupted, then prints its done record and exits 0.
+func TestCLIReplicateLive(t *testing.T) {
+	a, addrA := swarmCLI(t)
+	key := strings.TrimSpace(a.ok("create"))
+	a.ok("append", key, "one", "two")
+	b, _ := swarmCLI(t)
+	cmd, recs := b.replicateJSON(key, "--peer", addrA, "--live")
+	waitHave(t, recs, 2)
+	a.ok("append", key, "three")
+	waitHave(t, recs, 3)
+	if got := b.ok("cat", key); got != "one\ntwo\nthree\n" {
+		t.Fatalf("B has %q", got)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	var last map[string]any
+	for rec := range recs {
+		last = rec
+	}
+	if err := cmd.Wait(); err != nil || last["type"] != "done" || last["have"] != 3.0 {
+		t.Fatalf("interrupted --live: %v, last record %v", err, last)
+	}
+}

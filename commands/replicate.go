@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -93,6 +96,11 @@ func replicateRequest(c *cli.Context) (replicateReq, error) {
 
 func replicate(c *cli.Context, client *rpc.Client, req replicateReq) error {
 	ctx := c.Context
+	if req.r.Live { // Ctrl-C ends a live download: its done record, exit 0
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	if req.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, req.timeout)
