@@ -147,7 +147,7 @@ func connectPeers(ctx context.Context, client *rpc.Client, peers []string) ([]*r
 	for _, addr := range peers {
 		conn, err := client.Connect(ctx, addr)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, rpc.ErrNetworkUnavailable) { // not the peer's fault
 				closeAll(conns)
 				return nil, err
 			}

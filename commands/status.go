@@ -52,6 +52,8 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 			if len(n.Disconnects) > 0 {
 				row("cut off", "%s", printable(countsLine(n.Disconnects)))
 			}
+		} else if n.Error != "" {
+			row("network", "%s", printable("unavailable: "+n.Error))
 		} else {
 			row("network", "off until first needed (hsp replicate, or a swarm-port setting)")
 		}

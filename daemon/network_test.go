@@ -330,3 +330,31 @@ func TestExtensionsBetweenDaemons(t *testing.T) {
 		t.Fatal("B got nothing")
 	}
 }
+
+// TestSwarmPortInUse: a swarm port another program holds leaves the
+// daemon serving locally; status says why the network is unavailable and
+// a connect fails with ErrNetworkUnavailable, not as a peer's fault.
+func TestSwarmPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d := startDaemon(t, t.TempDir(), Options{SwarmHost: "127.0.0.1", SwarmPort: l.Addr().(*net.TCPAddr).Port})
+	c := dial(t, d)
+	ctx := context.Background()
+	waitFor(t, "the failed start", func() bool {
+		st, err := c.Status(ctx)
+		return err == nil && st.Network.Error != ""
+	})
+	if _, err := c.Connect(ctx, deadAddr(t)); !errors.Is(err, rpc.ErrNetworkUnavailable) {
+		t.Fatalf("connect: %v, want ErrNetworkUnavailable", err)
+	}
+	rc, err := c.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Append(ctx, []byte("still works")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -83,7 +83,7 @@ func (s *swarmNet) Run(ctx context.Context) error {
 		}
 	}
 	if err := s.sw.Listen(); err != nil {
-		s.upErr = fmt.Errorf("start the swarm: %w", err)
+		s.upErr = fmt.Errorf("start the swarm (another port: `hsp config set swarm-port N`, then restart the daemon): %w", err)
 		close(s.up)
 		s.log.Error("the swarm cannot listen; replication is off", "err", err)
 		<-ctx.Done()
@@ -237,7 +237,12 @@ func (s *swarmNet) unloaded(c *store.Handle) {
 
 func (s *swarmNet) Status() rpc.NetworkStatus {
 	if !s.running() {
-		return rpc.NetworkStatus{}
+		select {
+		case <-s.up:
+			return rpc.NetworkStatus{Error: s.upErr.Error()}
+		default:
+			return rpc.NetworkStatus{}
+		}
 	}
 	t := s.rep.Totals()
 	return rpc.NetworkStatus{
@@ -297,8 +302,8 @@ func (s *swarmNet) Connect(ctx context.Context, addr string) (rpc.Peer, func(), 
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return rpc.Peer{}, nil, fmt.Errorf("connect to %q: give HOST:PORT: %w", addr, rpc.ErrBadRequest)
 	}
-	if err := s.ensure(ctx); err != nil {
-		return rpc.Peer{}, nil, fmt.Errorf("connect to %s: %w: %w", addr, rpc.ErrNetworkUnavailable, err)
+	if err := s.ensure(ctx); err != nil { // the client names the address
+		return rpc.Peer{}, nil, fmt.Errorf("%w: %w", rpc.ErrNetworkUnavailable, err)
 	}
 	kept, c, err := s.sw.Keep(ctx, addr)
 	if err != nil { // the client names the address

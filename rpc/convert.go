@@ -112,14 +112,14 @@ func writeNetworkStatus(out schema.NetworkStatus, in NetworkStatus) error {
 	out.SetUploadedBytes(in.UploadedBytes)
 	out.SetDownloadedBytes(in.DownloadedBytes)
 	return errors.Join(writeOptionalKey(in.PublicKey, out.SetPublicKey), out.SetHost(in.Host),
-		writeCounts(out.NewDisconnects, in.Disconnects))
+		writeCounts(out.NewDisconnects, in.Disconnects), out.SetError(in.Error))
 }
 
 func readNetworkStatus(in schema.NetworkStatus) (NetworkStatus, error) {
 	var r fieldReader
 	ns := NetworkStatus{
 		Available: in.Available(), PublicKey: readOptionalKey[core.Key](&r, "public key", in.PublicKey),
-		Port: in.Port(), Peers: in.Peers(), Topics: in.Topics(), Host: r.text(in.Host),
+		Port: in.Port(), Peers: in.Peers(), Topics: in.Topics(), Host: r.text(in.Host), Error: r.text(in.Error),
 		UploadedBytes: in.UploadedBytes(), DownloadedBytes: in.DownloadedBytes(),
 	}
 	var err error

@@ -18,8 +18,8 @@ var (
 	ErrIncompatible = errors.New("daemon speaks an incompatible protocol")
 	// ErrNotFound: no core with that key is stored.
 	ErrNotFound = errors.New("core not found")
-	// ErrNetworkUnavailable: networking is not built into this daemon yet.
-	ErrNetworkUnavailable = errors.New("networking not available yet")
+	// ErrNetworkUnavailable: the daemon cannot do this on the network (no discovery yet, or its swarm could not start).
+	ErrNetworkUnavailable = errors.New("networking unavailable")
 	// ErrSocketOwner: the socket belongs to another user.
 	ErrSocketOwner = errors.New("socket is owned by another user")
 	// ErrBadRequest: the request was malformed.

@@ -50,6 +50,9 @@ type NetworkStatus struct {
 	DownloadedBytes uint64 `json:"downloadedBytes"`
 	// Disconnects counts the peers cut off for misbehaving, by reason.
 	Disconnects map[string]uint64 `json:"disconnects,omitempty"`
+	// Error tells why the swarm is not available when it tried to start
+	// and could not (its port taken, say).
+	Error string `json:"error,omitempty"`
 }
 
 // CoreInfo describes one core.

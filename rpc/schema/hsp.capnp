@@ -51,6 +51,8 @@ struct NetworkStatus {
   downloadedBytes @7 :UInt64;
   # peers cut off, by reason
   disconnects @8 :List(Count);
+  # why the swarm is not available, when it tried to start and could not
+  error @9 :Text;
 }
 
 struct Count {
