@@ -358,3 +358,38 @@ func TestSwarmPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPeersKeepACoreLoaded: a core that peers replicate stays loaded
+// after its last client lets go, and unloads once the peers go too.
+func TestPeersKeepACoreLoaded(t *testing.T) {
+	ctx := context.Background()
+	da := startDaemon(t, t.TempDir(), Options{SwarmHost: "127.0.0.1", SwarmPort: freePort(t), IdleTimeout: 50 * time.Millisecond})
+	waitFor(t, "A's swarm", func() bool { return da.SwarmAddr() != nil })
+	ca := dial(t, da)
+	wa, err := ca.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa.Append(ctx, []byte("a"), []byte("b"))
+	wa.OnEvent(func(rpc.Event) {}) // the core joins the replicator
+	key := wa.Key()
+	_, cb, _ := swarmDaemon(t)
+	rb, err := cb.Open(ctx, rpc.OpenRequest{Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := cb.Connect(ctx, da.SwarmAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rb.Get(ctx, 1, core.GetOptions{Timeout: 5 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	wa.Close()
+	time.Sleep(300 * time.Millisecond) // six idle timeouts
+	if n := loaded(t, ca); n != 1 {
+		t.Fatalf("%d cores loaded on A while B replicates its core, want 1", n)
+	}
+	conn.Close(ctx)
+	waitFor(t, "A to unload the core", func() bool { return loaded(t, ca) == 0 })
+}

@@ -158,7 +158,11 @@ func (s *swarmNet) handle(c *store.Handle) *replicate.Handle {
 			ev = &coreEvents{subs: map[int]func(rpc.Event){}}
 			s.events[c.Key()] = ev
 		}
-		h = s.rep.Add(c.Hypercore, replicate.CoreOptions{Sparse: true, OnEvent: func(e replicate.Event) { ev.dispatch(s.eventOf(e)) }})
+		hold := &peerHold{loaded: s.loaded, key: c.Key()}
+		h = s.rep.Add(c.Hypercore, replicate.CoreOptions{Sparse: true, OnEvent: func(e replicate.Event) {
+			hold.on(e)
+			ev.dispatch(s.eventOf(e))
+		}})
 		s.handles[c.Key()] = h
 	}
 	return h
@@ -193,6 +197,34 @@ func (s *swarmNet) eventOf(e replicate.Event) rpc.Event {
 		typ = "peer-remove"
 	}
 	return rpc.Event{Type: typ, Peer: &p}
+}
+
+// peerHold keeps an added core loaded while peers replicate it: the
+// replicator is one more user of the loaded set, from the first peer to
+// the last.
+type peerHold struct {
+	loaded *loadedSet
+	key    core.Key
+	peers  int
+	held   bool
+}
+
+// on counts the peers; it runs under the core's lock, so the use is
+// given back from another goroutine (an unload takes that lock).
+func (p *peerHold) on(e replicate.Event) {
+	switch e.Kind {
+	case replicate.PeerAdd:
+		p.peers++
+		if p.peers == 1 && !p.held {
+			_, p.held = p.loaded.use(p.key)
+		}
+	case replicate.PeerRemove:
+		p.peers--
+		if p.peers == 0 && p.held {
+			p.held = false
+			go p.loaded.done(p.key)
+		}
+	}
 }
 
 // coreEvents are the subscribers to one core's replication events.
