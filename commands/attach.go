@@ -114,13 +114,18 @@ func withClient(c *cli.Context, fn func(*rpc.Client) error) error {
 	return fn(client)
 }
 
-// openCore opens the core named by a key argument; it must exist.
-func openCore(c *cli.Context, client *rpc.Client, arg string) (*rpc.RemoteCore, error) {
+// keyOf is the key a key argument names (a prefix: of a stored core).
+func keyOf(c *cli.Context, client *rpc.Client, arg string) (rpc.Key, error) {
 	hex, err := resolveKey(c.Context, client, arg)
 	if err != nil {
-		return nil, err
+		return rpc.Key{}, err
 	}
-	key, err := rpc.ParseKey(hex)
+	return rpc.ParseKey(hex)
+}
+
+// openCore opens the core named by a key argument; it must exist.
+func openCore(c *cli.Context, client *rpc.Client, arg string) (*rpc.RemoteCore, error) {
+	key, err := keyOf(c, client, arg)
 	if err != nil {
 		return nil, err
 	}

@@ -42,11 +42,7 @@ func peers(c *cli.Context, client *rpc.Client) error {
 		return err
 	}
 	if c.NArg() == 1 {
-		hex, err := resolveKey(c.Context, client, c.Args().First())
-		if err != nil {
-			return err
-		}
-		key, err := rpc.ParseKey(hex)
+		key, err := keyOf(c, client, c.Args().First())
 		if err != nil {
 			return err
 		}

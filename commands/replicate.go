@@ -128,11 +128,7 @@ func replicate(c *cli.Context, client *rpc.Client, req replicateReq) error {
 // openForReplication opens the core KEY names, recording it if it is not
 // stored yet (a prefix must name a stored core).
 func openForReplication(c *cli.Context, client *rpc.Client, arg string) (*rpc.RemoteCore, error) {
-	hex, err := resolveKey(c.Context, client, arg)
-	if err != nil {
-		return nil, err
-	}
-	key, err := rpc.ParseKey(hex)
+	key, err := keyOf(c, client, arg)
 	if err != nil {
 		return nil, err
 	}
