@@ -14,16 +14,11 @@ import (
 // returns), from one goroutine. It is the ceiling the daemon's figures are
 // held against: the same work without the RPC.
 func inprocAppend(ctx context.Context, e *env, metric string, n, size, batch int) (s samples, err error) {
-	dir, err := os.MkdirTemp(e.tmp, "inproc-")
-	if err != nil {
-		return nil, fmt.Errorf("make store dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, dir, store.Options{})
+	st, closeStore, err := tempStore(ctx, e, "inproc-")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, st.Close()) }()
+	defer func() { err = errors.Join(err, closeStore()) }()
 	h, err := st.Create(ctx)
 	if err != nil {
 		return nil, err
@@ -35,4 +30,19 @@ func inprocAppend(ctx context.Context, e *env, metric string, n, size, batch int
 		return nil, err
 	}
 	return samples{metric: {float64(n) / elapsed.Seconds()}}, nil
+}
+
+// tempStore opens a durable store in a new directory under e.tmp; close
+// closes it and removes the directory.
+func tempStore(ctx context.Context, e *env, prefix string) (*store.Store, func() error, error) {
+	dir, err := os.MkdirTemp(e.tmp, prefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make store dir: %w", err)
+	}
+	st, err := store.Open(ctx, dir, store.Options{})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return st, func() error { return errors.Join(st.Close(), os.RemoveAll(dir)) }, nil
 }

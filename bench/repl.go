@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/hspd/hsp/core"
-	"github.com/hspd/hsp/core/store"
 	"github.com/hspd/hsp/rpc"
 )
 
@@ -190,16 +189,11 @@ func replCeiling(ctx context.Context, e *env, metric string, n, size int) (s sam
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(e.tmp, "ceiling-")
-	if err != nil {
-		return nil, fmt.Errorf("make store dir: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, dir, store.Options{})
+	st, closeStore, err := tempStore(ctx, e, "ceiling-")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, st.Close()) }()
+	defer func() { err = errors.Join(err, closeStore()) }()
 	h, err := st.OpenKey(ctx, key)
 	if err != nil {
 		return nil, err
@@ -332,6 +326,19 @@ func stderrOf(err error) string {
 	return ""
 }
 
+// servingHSP starts daemon A on a swarm port with a new core of blocks.
+func servingHSP(ctx context.Context, e *env, bin string, blocks [][]byte) (*daemonProc, int, core.Key, error) {
+	a, port, err := swarmDaemon(ctx, e, bin, "repl-a")
+	if err != nil {
+		return nil, 0, core.Key{}, err
+	}
+	key, err := fillHSP(ctx, a, blocks)
+	if err != nil {
+		return nil, 0, core.Key{}, errors.Join(err, a.stop())
+	}
+	return a, port, key, nil
+}
+
 // fillHSP appends blocks to a new core of daemon d, 100 per call, and
 // returns its key.
 func fillHSP(ctx context.Context, d *daemonProc, blocks [][]byte) (core.Key, error) {
@@ -450,15 +457,11 @@ func replHSPToHSP(ctx context.Context, e *env, bin, metric, wire string, n, size
 	if err != nil {
 		return nil, err
 	}
-	a, portA, err := swarmDaemon(ctx, e, bin, "repl-a")
+	a, portA, key, err := servingHSP(ctx, e, bin, data.blocks)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, a.stop()) }()
-	key, err := fillHSP(ctx, a, data.blocks)
-	if err != nil {
-		return nil, err
-	}
 	return replIntoHSP(ctx, e, bin, key, portA, data, metric, wire, size)
 }
 
@@ -514,15 +517,11 @@ func replHSPToJS(ctx context.Context, e *env, bin, metric, wire string, n, size 
 	if err != nil {
 		return nil, err
 	}
-	a, portA, err := swarmDaemon(ctx, e, bin, "repl-a")
+	a, portA, key, err := servingHSP(ctx, e, bin, data.blocks)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, a.stop()) }()
-	key, err := fillHSP(ctx, a, data.blocks)
-	if err != nil {
-		return nil, err
-	}
 	return replIntoJS(ctx, e, key, portA, data, metric, wire, size)
 }
 
