@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -199,7 +200,7 @@ func (d *Daemon) rememberSwarmPort(port int) error {
 	if _, set := cfg.Get("swarm-port"); set {
 		return nil
 	}
-	cfg.Set("swarm-port", portString(port))
+	cfg.Set("swarm-port", strconv.Itoa(port))
 	if err := cfg.Save(); err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func (d *Daemon) rememberSwarmPort(port int) error {
 	if set == nil {
 		set = map[string]string{}
 	}
-	set["swarm-port"] = portString(port)
+	set["swarm-port"] = strconv.Itoa(port)
 	d.opts.Settings = set // as if started with it: the config file says so now
 	d.settingsMu.Unlock()
 	d.log.Info("remembered the swarm port in the config file", "port", port, "config", d.paths.Config)

@@ -112,21 +112,21 @@ func (d *netDownload) Progress() rpc.DownloadProgress {
 	d.mu.Lock()
 	end := d.end
 	d.mu.Unlock()
-	shown := end
 	rem := d.h.Remote()
 	st := d.h.Stats()
 	p := rpc.DownloadProgress{
-		Start: d.r.Start, End: shown, Live: d.r.Live,
+		Start: d.r.Start, End: end, Live: d.r.Live,
 		DownloadedBlocks: st.DownloadedBlocks - d.base.DownloadedBlocks,
 		DownloadedBytes:  st.DownloadedBytes - d.base.DownloadedBytes,
 		Peers:            uint32(rem.Peers), Known: uint32(rem.Known), Refused: uint32(rem.Refused),
 		RemoteLength: rem.Length, Connections: uint32(len(d.s.sw.Conns())),
 	}
+	haveEnd := end
 	if d.r.Live && end == 0 {
-		end = d.c.Length() // what a live download has of the core so far
+		haveEnd = d.c.Length() // what a live download has of the core so far
 	}
-	if end > d.r.Start {
-		p.Have, _ = d.c.Downloaded(context.Background(), d.r.Start, end)
+	if haveEnd > d.r.Start {
+		p.Have, _ = d.c.Downloaded(context.Background(), d.r.Start, haveEnd)
 	}
 	select {
 	case <-d.done:

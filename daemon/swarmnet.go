@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/core/store"
@@ -161,7 +161,9 @@ func (s *swarmNet) handle(c *store.Handle) *replicate.Handle {
 		hold := &peerHold{loaded: s.loaded, key: c.Key()}
 		h = s.rep.Add(c.Hypercore, replicate.CoreOptions{Sparse: true, OnEvent: func(e replicate.Event) {
 			hold.on(e)
-			ev.dispatch(s.eventOf(e))
+			if ev.listened() { // an event a block: built only for subscribers
+				ev.dispatch(s.eventOf(e))
+			}
 		}})
 		s.handles[c.Key()] = h
 	}
@@ -186,12 +188,13 @@ func (s *swarmNet) eventOf(e replicate.Event) rpc.Event {
 	case replicate.Upload:
 		return rpc.Event{Type: "upload", Index: e.Index, Bytes: e.Bytes}
 	}
-	p := rpc.Peer{RemotePublicKey: core.Key(e.Peer.RemotePublicKey), DiscoveryKeys: []core.DiscoveryKey{}}
+	conn := swarm.Conn{RemotePublicKey: e.Peer.RemotePublicKey}
 	for _, c := range s.sw.Conns() {
 		if c.RemotePublicKey == e.Peer.RemotePublicKey {
-			p.RemoteAddress, p.Type, p.Initiator = c.RemoteAddr, c.Transport, c.Initiator
+			conn = c
 		}
 	}
+	p := peerOf(conn, replicate.PeerStats{})
 	typ := "peer-add"
 	if e.Kind == replicate.PeerRemove {
 		typ = "peer-remove"
@@ -229,10 +232,14 @@ func (p *peerHold) on(e replicate.Event) {
 
 // coreEvents are the subscribers to one core's replication events.
 type coreEvents struct {
-	mu   sync.Mutex
-	next int
-	subs map[int]func(rpc.Event)
+	mu    sync.Mutex
+	next  int
+	subs  map[int]func(rpc.Event)
+	count atomic.Int32 // len(subs), read without the lock
 }
+
+// listened reports whether anyone subscribes.
+func (ce *coreEvents) listened() bool { return ce.count.Load() > 0 }
 
 func (ce *coreEvents) add(fn func(rpc.Event)) (stop func()) {
 	ce.mu.Lock()
@@ -240,10 +247,12 @@ func (ce *coreEvents) add(fn func(rpc.Event)) (stop func()) {
 	id := ce.next
 	ce.next++
 	ce.subs[id] = fn
+	ce.count.Store(int32(len(ce.subs)))
 	return func() {
 		ce.mu.Lock()
 		defer ce.mu.Unlock()
 		delete(ce.subs, id)
+		ce.count.Store(int32(len(ce.subs)))
 	}
 }
 
@@ -358,6 +367,3 @@ func (s *swarmNet) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (rpc.T
 func (s *swarmNet) Topics(ctx context.Context) ([]rpc.TopicStatus, error) {
 	return []rpc.TopicStatus{}, nil
 }
-
-// portString is a port as the config file keeps it.
-func portString(p int) string { return strconv.Itoa(p) }
