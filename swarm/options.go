@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/hspd/hsp/swarm/dht"
 	"github.com/hspd/hsp/swarm/wire"
 )
 
@@ -65,6 +66,11 @@ type Options struct {
 	// WrapConn, when set, wraps each connection before the stream takes it
 	// (replicate.BufferedConn, say).
 	WrapConn func(net.Conn) net.Conn
+	// DHT, when set, runs a DHT node with these options on the UDP side
+	// of the port (bound with the same number as the TCP listener); Run
+	// bootstraps it. Nil binds the UDP port all the same, so that the
+	// port stays one.
+	DHT *dht.Options
 	// Logger receives debug lines on connections and warnings on Accept
 	// errors; nil discards.
 	Logger *slog.Logger

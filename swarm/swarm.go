@@ -25,6 +25,7 @@ type Swarm struct {
 	mu      sync.Mutex // guards the fields below
 	ln      net.Listener
 	addr    *net.TCPAddr
+	udp     *udpSide // the port's UDP socket and the DHT node on it
 	running bool
 	closed  bool
 	nextID  uint64
@@ -71,12 +72,13 @@ func (s *Swarm) listenLocked() error {
 	case s.ln != nil:
 		return fmt.Errorf("listen on %s: already listening on %s", addr, s.addr)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, udp, err := bindPort(s.opts.Host, s.opts.Port)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, bareNetError(err))
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s.addr = ln.Addr().(*net.TCPAddr)
 	s.ln = ln
+	s.startUDP(udp)
 	if s.listenHook != nil {
 		s.ln = s.listenHook(ln)
 	}
@@ -102,6 +104,7 @@ func (s *Swarm) Run(ctx context.Context) error {
 	defer s.Close()
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
+	s.bootstrapDHT(ctx)
 	s.acceptLoop(ctx, ln)
 	return nil
 }
@@ -171,6 +174,9 @@ func (s *Swarm) Close() error {
 		close(s.closing)
 		if s.ln != nil {
 			s.ln.Close()
+		}
+		if s.udp != nil {
+			s.udp.close()
 		}
 		for k := range s.keepers {
 			k.cancel(ErrClosed)

@@ -146,6 +146,7 @@ func (n *Node) Bootstrap(ctx context.Context) error {
 	q = &query{n: n, target: n.id, command: cmdFindNode, query: true}
 	err := n.run(ctx, q, func() {
 		n.booting = false
+		n.bootWalks++
 		if q.responses > 0 {
 			n.booted = true
 		}

@@ -46,6 +46,7 @@ type Node struct {
 	bootAddrs []netip.AddrPort
 	booted    bool
 	booting   bool
+	bootWalks int
 
 	io      ioState
 	queries int // walks running (dht-rpc's inflightQueries)
@@ -215,7 +216,7 @@ func (n *Node) Status() Status {
 		ra, _ = tally(tos, true)
 	}
 	return Status{
-		ID: n.id, Persistent: n.persistent, Nodes: n.table.len(), Bootstrapped: n.booted,
+		ID: n.id, Persistent: n.persistent, Nodes: n.table.len(), Bootstrapped: n.booted, BootstrapWalks: n.bootWalks,
 		RemoteAddress: ra, Holepunchable: hp, Records: n.records.size(),
 		Inflight: len(n.io.inflight), Pending: len(n.io.pending),
 	}

@@ -89,13 +89,16 @@ type Event struct {
 
 // Status is a snapshot of the node.
 type Status struct {
-	ID            ID
-	Persistent    bool
-	Nodes         int  // routing-table size
-	Bootstrapped  bool // a bootstrap query got an answer (or none was configured)
-	RemoteAddress netip.AddrPort
-	Holepunchable bool
-	Records       int
-	Inflight      int
-	Pending       int
+	ID           ID
+	Persistent   bool
+	Nodes        int  // routing-table size
+	Bootstrapped bool // a bootstrap query got an answer (or none was configured)
+	// BootstrapWalks counts the bootstrap walks that ended: with none
+	// Bootstrapped, not one bootstrap node answered any of them.
+	BootstrapWalks int
+	RemoteAddress  netip.AddrPort
+	Holepunchable  bool
+	Records        int
+	Inflight       int
+	Pending        int
 }
