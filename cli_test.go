@@ -54,6 +54,7 @@ type cli struct {
 	t    *testing.T
 	bin  string
 	home string
+	env  []string // more environment for every command, over the test's
 }
 
 func newCLI(t *testing.T) *cli {
@@ -70,7 +71,7 @@ type result struct {
 func (c *cli) run(stdin []byte, args ...string) result {
 	c.t.Helper()
 	cmd := exec.Command(c.bin, args...)
-	cmd.Env = append(os.Environ(), "HSP_HOME="+c.home, "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "HSP_HOME="+c.home, "NO_COLOR=1"), c.env...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -36,7 +36,7 @@ func startDaemon(ctx context.Context, e *env, bin, tag string, args ...string) (
 		return nil, fmt.Errorf("start hsp daemon: %w", err)
 	}
 	d := &daemonProc{home: home, socket: socketOf(home), exited: make(chan struct{})}
-	d.cmd = exec.Command(bin, append([]string{"--home", home, "daemon"}, args...)...)
+	d.cmd = exec.Command(bin, append([]string{"--home", home, "daemon", "--bootstrap", "none"}, args...)...)
 	d.cmd.Stderr = &d.stderr
 	if err := d.cmd.Start(); err != nil {
 		os.RemoveAll(home)

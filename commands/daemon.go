@@ -58,6 +58,7 @@ func daemonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "swarm-host", Usage: "listen for peers on `HOST` (default: every interface)"},
 		&cli.IntFlag{Name: "swarm-port", Usage: "listen for peers on `PORT`, from the start (default: a random port, chosen on first need and remembered in the config file)"},
 		&cli.IntFlag{Name: "max-peers", Value: 256, Usage: "keep at most `N` replication connections"},
+		&cli.StringFlag{Name: "bootstrap", EnvVars: []string{"HSP_BOOTSTRAP"}, Usage: "join the DHT through the nodes `HOST:PORT,...` (none: no other node; default: the public Hyperswarm 2 nodes)"},
 		&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
 	}
 }
@@ -126,6 +127,9 @@ func daemonOptions(set map[string]string, logTo io.Writer) (daemon.Options, erro
 	opts.SwarmHost = set["swarm-host"]
 	if v, ok := set["swarm-port"]; ok {
 		opts.SwarmPort, _ = strconv.Atoi(v)
+	}
+	if v, ok := set["bootstrap"]; ok {
+		opts.Bootstrap, _ = parseBootstrap(v)
 	}
 	if v, ok := set["reserve"]; ok {
 		opts.Reserve, err = reserveOf(v)

@@ -35,6 +35,7 @@ var settings = []setting{
 	{"swarm-host", "the host the swarm listens on for peers (default: every interface)", checkHost},
 	{"swarm-port", "the swarm's port for peers (default: random, chosen on first need and remembered here)", checkPort},
 	{"max-peers", "replication connections at most", checkCount},
+	{"bootstrap", "the DHT's bootstrap nodes, HOST:PORT,... (none: no other node; default: the public Hyperswarm 2 ones)", checkBootstrap},
 }
 
 func settingOf(key string) (setting, error) {
@@ -70,7 +71,8 @@ func effectiveSettings(c *cli.Context, p home.Paths) (map[string]string, error) 
 		out[s.key] = kv[1]
 	}
 	for _, s := range settings {
-		if v, ok := flagSet(c, s.key); ok {
+		// An empty value ($HSP_BOOTSTRAP= say) leaves the setting as it is.
+		if v, ok := flagSet(c, s.key); ok && v != "" {
 			if err := s.check(v); err != nil {
 				return nil, usagef("--%s: %v", s.key, err)
 			}
@@ -145,4 +147,36 @@ func tcpAddrOf(s map[string]string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// noBootstrap is the bootstrap value that names no node: the DHT node is
+// then a seed, as a private network's first node.
+const noBootstrap = "none"
+
+// parseBootstrap reads a bootstrap list, HOST:PORT entries separated by
+// commas; "none" is the empty list.
+func parseBootstrap(v string) ([]string, error) {
+	if strings.TrimSpace(v) == noBootstrap {
+		return []string{}, nil
+	}
+	var out []string
+	for _, e := range splitList(v) {
+		host, port, err := net.SplitHostPort(e)
+		if err != nil || host == "" || strings.ContainsAny(host, " /") {
+			return nil, fmt.Errorf("%q is not HOST:PORT", e)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: %q is not a port (1 to 65535)", e, port)
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%q names no HOST:PORT (none: no bootstrap node)", v)
+	}
+	return out, nil
+}
+
+func checkBootstrap(v string) error {
+	_, err := parseBootstrap(v)
+	return err
 }

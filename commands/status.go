@@ -49,6 +49,7 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 			row("network", "port %d on %s, %d peer%s, ↑ %s ↓ %s", n.Port, host, n.Peers, plural(int(n.Peers)),
 				humanBytes(n.UploadedBytes), humanBytes(n.DownloadedBytes))
 			row("peer key", "%s", n.PublicKey)
+			row("dht", "%s", printable(dhtLine(n.DHT)))
 			if len(n.Disconnects) > 0 {
 				row("cut off", "%s", printable(countsLine(n.Disconnects)))
 			}
@@ -61,6 +62,21 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 			row("settings", "%s", printable(settingsLine(st.Settings)))
 		}
 	})
+}
+
+// dhtLine says where the DHT node stands.
+func dhtLine(d rpc.DHTStatus) string {
+	switch {
+	case !d.Running:
+		return "off"
+	case len(d.Bootstrap) == 0:
+		return fmt.Sprintf("%d node%s known, no bootstrap (a network of its own)", d.Nodes, plural(int(d.Nodes)))
+	case d.Error != "":
+		return fmt.Sprintf("%d node%s known; %s", d.Nodes, plural(int(d.Nodes)), d.Error)
+	case !d.Bootstrapped:
+		return fmt.Sprintf("bootstrapping through %s", strings.Join(d.Bootstrap, ", "))
+	}
+	return fmt.Sprintf("%d node%s known, bootstrapped through %s", d.Nodes, plural(int(d.Nodes)), strings.Join(d.Bootstrap, ", "))
 }
 
 // countsLine lists counts as "key N", sorted by key.

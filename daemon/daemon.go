@@ -50,8 +50,8 @@ type Options struct {
 	// MaxClients caps the clients served at once on each listener; 0 means
 	// rpc.DefaultMaxClients, lowered to fit the file descriptor limit.
 	MaxClients int
-	// SwarmHost and SwarmPort are where the swarm listens for peers (TCP
-	// now; the DHT and uTP share the port later). The swarm starts on
+	// SwarmHost and SwarmPort are where the swarm listens for peers: TCP,
+	// and the DHT on UDP with the same number. The swarm starts on
 	// first need; with a SwarmPort, at once. Without one it takes a random
 	// port and remembers it in the config file (swarm-port), so it stays
 	// the same across restarts.
@@ -59,6 +59,17 @@ type Options struct {
 	SwarmPort int
 	// MaxPeers caps the replication connections; 0 means 256.
 	MaxPeers int
+	// Bootstrap lists the DHT's bootstrap nodes as HOST:PORT; nil means
+	// DefaultBootstrap, an empty list none (the node is a seed).
+	Bootstrap []string
+}
+
+// DefaultBootstrap is the public Hyperswarm 2 bootstrap list, as
+// hyperspace 3 uses it.
+var DefaultBootstrap = []string{
+	"bootstrap1.hyperdht.org:49737",
+	"bootstrap2.hyperdht.org:49737",
+	"bootstrap3.hyperdht.org:49737",
 }
 
 // Daemon is one hsp server on one home.
@@ -139,7 +150,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.loaded = newLoadedSet(d.opts.IdleTimeout, d.opts.MaxLoaded, d.log.With("pkg", "gc"))
 	d.swarm = newSwarmNet(d.log.With("pkg", "net"), d.store, d.loaded, swarmOptions{
 		host: d.opts.SwarmHost, port: d.opts.SwarmPort, eager: d.opts.SwarmPort != 0,
-		maxPeers: d.opts.MaxPeers, remember: d.rememberSwarmPort,
+		maxPeers: d.opts.MaxPeers, remember: d.rememberSwarmPort, bootstrap: d.bootstrap(),
 	})
 	d.net = d.swarm
 	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded, d.net), d.serverOptions())
@@ -333,4 +344,13 @@ func (d *Daemon) clientClosed(id uint64) {
 	if d.opts.OnClientClose != nil {
 		d.opts.OnClientClose(id)
 	}
+}
+
+// bootstrap is the DHT's bootstrap list: the configured one, else the
+// public one.
+func (d *Daemon) bootstrap() []string {
+	if d.opts.Bootstrap == nil {
+		return DefaultBootstrap
+	}
+	return d.opts.Bootstrap
 }

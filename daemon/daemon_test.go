@@ -18,6 +18,9 @@ import (
 func startDaemon(t *testing.T, home string, opts Options) *Daemon {
 	t.Helper()
 	opts.Home = home
+	if opts.Bootstrap == nil {
+		opts.Bootstrap = []string{} // tests never reach the public DHT
+	}
 	d, err := New(opts)
 	if err != nil {
 		t.Fatal(err)

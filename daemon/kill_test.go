@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 }
 
 func runChildDaemon(home string) int {
-	d, err := New(Options{Home: home})
+	d, err := New(Options{Home: home, Bootstrap: []string{}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

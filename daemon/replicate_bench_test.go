@@ -63,7 +63,7 @@ func BenchmarkDaemonReplicate(b *testing.B) {
 }
 
 func startBenchDaemon(b *testing.B) *Daemon {
-	d, err := New(Options{Home: b.TempDir(), SwarmHost: "127.0.0.1", SwarmPort: 0})
+	d, err := New(Options{Home: b.TempDir(), SwarmHost: "127.0.0.1", SwarmPort: 0, Bootstrap: []string{}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/hspd/hsp/core/store"
 	"github.com/hspd/hsp/rpc"
 	"github.com/hspd/hsp/swarm"
+	"github.com/hspd/hsp/swarm/dht"
 	"github.com/hspd/hsp/swarm/replicate"
 	"github.com/hspd/hsp/swarm/wire"
 )
@@ -22,6 +24,8 @@ type swarmOptions struct {
 	port     int  // 0: a random port, remembered once chosen
 	eager    bool // start at boot (a port is configured)
 	maxPeers int
+	// bootstrap is the DHT's bootstrap list; empty makes the node a seed.
+	bootstrap []string
 	// remember keeps a randomly chosen port for the next start.
 	remember func(port int) error
 }
@@ -65,6 +69,7 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 	s.sw = swarm.New(swarm.Options{
 		Host: opts.host, Port: opts.port, KeyPair: kp, MaxPeers: opts.maxPeers,
 		Handler: s.serve, Logger: log.With("pkg", "swarm"),
+		DHT: &dht.Options{Bootstrap: opts.bootstrap, Logger: log.With("pkg", "dht")},
 	})
 	loaded.onClose = s.unloaded
 	return s
@@ -289,8 +294,24 @@ func (s *swarmNet) Status() rpc.NetworkStatus {
 	return rpc.NetworkStatus{
 		Available: true, PublicKey: s.pub, Port: uint16(s.sw.Addr().Port), Host: s.opts.host,
 		Peers: uint32(len(s.sw.Conns())), UploadedBytes: t.UploadedBytes, DownloadedBytes: t.DownloadedBytes,
-		Disconnects: s.disconnects(),
+		Disconnects: s.disconnects(), DHT: s.dhtStatus(),
 	}
+}
+
+// dhtStatus describes the DHT node; a node no bootstrap node answered
+// says so, and the daemon goes on serving.
+func (s *swarmNet) dhtStatus() rpc.DHTStatus {
+	out := rpc.DHTStatus{Bootstrap: append([]string{}, s.opts.bootstrap...)}
+	n := s.sw.DHT()
+	if n == nil {
+		return out
+	}
+	st := n.Status()
+	out.Running, out.Nodes, out.Bootstrapped, out.Persistent = true, uint32(st.Nodes), st.Bootstrapped, st.Persistent
+	if !st.Bootstrapped && st.BootstrapWalks > 0 {
+		out.Error = fmt.Sprintf("no bootstrap node answered (%s); retrying in the background", strings.Join(s.opts.bootstrap, ", "))
+	}
+	return out
 }
 
 // disconnects counts the peers cut off: by the replicator for what they

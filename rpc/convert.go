@@ -111,8 +111,29 @@ func writeNetworkStatus(out schema.NetworkStatus, in NetworkStatus) error {
 	out.SetTopics(in.Topics)
 	out.SetUploadedBytes(in.UploadedBytes)
 	out.SetDownloadedBytes(in.DownloadedBytes)
+	dht, err := out.NewDht()
 	return errors.Join(writeOptionalKey(in.PublicKey, out.SetPublicKey), out.SetHost(in.Host),
-		writeCounts(out.NewDisconnects, in.Disconnects), out.SetError(in.Error))
+		writeCounts(out.NewDisconnects, in.Disconnects), out.SetError(in.Error), err, writeDHTStatus(dht, in.DHT))
+}
+
+func writeDHTStatus(out schema.DhtStatus, in DHTStatus) error {
+	out.SetRunning(in.Running)
+	out.SetNodes(in.Nodes)
+	out.SetBootstrapped(in.Bootstrapped)
+	out.SetPersistent(in.Persistent)
+	return errors.Join(writeTexts(out.NewBootstrap, in.Bootstrap), out.SetError(in.Error))
+}
+
+func readDHTStatus(in schema.DhtStatus) (DHTStatus, error) {
+	var r fieldReader
+	st := DHTStatus{Running: in.Running(), Nodes: in.Nodes(), Bootstrapped: in.Bootstrapped(),
+		Persistent: in.Persistent(), Error: r.text(in.Error)}
+	var err error
+	if in.HasBootstrap() {
+		st.Bootstrap, err = readTexts(in.Bootstrap)
+		r.fail(err)
+	}
+	return st, r.done("dht status")
 }
 
 func readNetworkStatus(in schema.NetworkStatus) (NetworkStatus, error) {
@@ -126,6 +147,14 @@ func readNetworkStatus(in schema.NetworkStatus) (NetworkStatus, error) {
 	if in.HasDisconnects() {
 		ns.Disconnects, err = readCounts(in.Disconnects)
 		r.fail(err)
+	}
+	if in.HasDht() {
+		dht, err := in.Dht()
+		r.fail(err)
+		if err == nil {
+			ns.DHT, err = readDHTStatus(dht)
+			r.fail(err)
+		}
 	}
 	return ns, r.done("network status")
 }
@@ -317,4 +346,32 @@ func writeList[S ~capnp.StructKind, T any](alloc func(int32) (capnp.StructList[S
 		}
 	}
 	return nil
+}
+
+// writeTexts fills a new text list with items.
+func writeTexts(alloc func(int32) (capnp.TextList, error), items []string) error {
+	l, err := alloc(int32(len(items)))
+	if err != nil {
+		return err
+	}
+	for i, s := range items {
+		if err := l.Set(i, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readTexts(get func() (capnp.TextList, error)) ([]string, error) {
+	l, err := get()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, l.Len())
+	for i := range out {
+		if out[i], err = l.At(i); err != nil {
+			return nil, fmt.Errorf("element %d: %w", i, err)
+		}
+	}
+	return out, nil
 }

@@ -53,6 +53,26 @@ type NetworkStatus struct {
 	// Error tells why the swarm is not available when it tried to start
 	// and could not (its port taken, say).
 	Error string `json:"error,omitempty"`
+	// DHT is the DHT node that finds peers, on the UDP side of Port.
+	DHT DHTStatus `json:"dht"`
+}
+
+// DHTStatus describes the daemon's Hyperswarm DHT node.
+type DHTStatus struct {
+	// Running is true once the node runs; it starts with the swarm.
+	Running bool `json:"running"`
+	// Nodes is the routing table's size.
+	Nodes uint32 `json:"nodes"`
+	// Bootstrapped is true once a bootstrap node answered (at once with
+	// an empty list: the node is then a seed of its own network).
+	Bootstrapped bool `json:"bootstrapped"`
+	// Bootstrap is the bootstrap list the daemon was given.
+	Bootstrap []string `json:"bootstrap"`
+	// Persistent is true when other nodes keep this one in their tables
+	// (the daemon's node is ephemeral, as Hyperspace's).
+	Persistent bool `json:"persistent"`
+	// Error says why the node is not part of a DHT, when it is not.
+	Error string `json:"error,omitempty"`
 }
 
 // CoreInfo describes one core.

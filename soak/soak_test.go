@@ -195,7 +195,7 @@ func startDaemon(t *testing.T) *daemon {
 	}
 	dir := t.TempDir()
 	d := &daemon{socket: home.PathsFor(dir, os.Getenv).Socket, log: filepath.Join(dir, "daemon.log")}
-	d.cmd = exec.Command(bin, "--home", dir, "daemon", "--max-clients", "256", "--log-file", d.log)
+	d.cmd = exec.Command(bin, "--home", dir, "daemon", "--bootstrap", "none", "--max-clients", "256", "--log-file", d.log)
 	out, err := os.Create(filepath.Join(dir, "daemon.out"))
 	if err != nil {
 		t.Fatal(err)

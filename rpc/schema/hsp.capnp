@@ -53,6 +53,22 @@ struct NetworkStatus {
   disconnects @8 :List(Count);
   # why the swarm is not available, when it tried to start and could not
   error @9 :Text;
+  dht @10 :DhtStatus;
+}
+
+# The daemon's Hyperswarm DHT node, on the UDP side of the swarm's port.
+struct DhtStatus {
+  # the node runs (it starts with the swarm)
+  running @0 :Bool;
+  # routing-table size
+  nodes @1 :UInt32;
+  # a bootstrap node answered (or the list is empty: the node is a seed)
+  bootstrapped @2 :Bool;
+  # the bootstrap list, as configured
+  bootstrap @3 :List(Text);
+  persistent @4 :Bool;
+  # why the node is not part of a DHT ("no bootstrap node answered")
+  error @5 :Text;
 }
 
 struct Count {
