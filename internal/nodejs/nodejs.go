@@ -48,6 +48,10 @@ func Require(t testing.TB, dir, what string) {
 	}
 }
 
+// Install installs dir's pinned packages as Require does, for a script
+// that prepares the tests before the network goes (.ci/test).
+func Install(dir string) error { return npmCI(dir) }
+
 // npmCI runs `npm ci` in dir unless node_modules was installed from the
 // current lock.
 func npmCI(dir string) error {
