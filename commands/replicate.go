@@ -75,7 +75,7 @@ func replicateRequest(c *cli.Context) (replicateReq, error) {
 	}
 	req := replicateReq{key: c.Args().First(), peers: c.StringSlice("peer"), timeout: c.Duration("timeout")}
 	if len(req.peers) == 0 {
-		return req, usagef("replicate needs a --peer HOST:PORT (finding peers by key alone comes with the DHT)")
+		return req, usagef("replicate needs a --peer HOST:PORT (finding the peers of a key through the DHT is not built yet)")
 	}
 	for _, p := range req.peers {
 		if i := strings.LastIndexByte(p, ':'); i <= 0 || i == len(p)-1 {
