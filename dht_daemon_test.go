@@ -1,51 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"net"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hspd/hsp/internal/nodejs"
 )
-
-// jsDHTDir holds the pinned JS DHT node of the interop tests.
-const jsDHTDir = "swarm/dht/testdata/jsdht"
 
 // startJSDHTSeed runs a persistent JS @hyperswarm/dht 4 node with no
 // bootstrap on 127.0.0.1 and returns its address.
 func startJSDHTSeed(t *testing.T) string {
 	t.Helper()
-	nodejs.Require(t, jsDHTDir, "JS DHT bootstrap")
-	cmd := exec.Command("node", "node.js", "{}")
-	cmd.Dir = jsDHTDir
-	out, err := cmd.StdoutPipe()
-	must(t, err)
-	stdin, err := cmd.StdinPipe() // the node exits when its stdin ends
-	must(t, err)
-	must(t, cmd.Start())
-	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
-	line := make(chan map[string]any, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			var ev map[string]any
-			if json.Unmarshal(sc.Bytes(), &ev) == nil && ev["event"] == "listening" {
-				line <- ev
-			}
-		}
-	}()
-	select {
-	case ev := <-line:
-		return "127.0.0.1:" + strconv.Itoa(int(ev["port"].(float64)))
-	case <-time.After(20 * time.Second):
-		t.Fatal("the JS DHT node did not listen")
-		return ""
-	}
+	return addrOfJS(startJSDHT(t, "node.js", map[string]any{}).await("listening", nil))
 }
 
 func must(t *testing.T, err error) {

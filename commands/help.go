@@ -70,6 +70,7 @@ ENVIRONMENT:
    HSP_TOKEN_FILE  the token a TCP client presents (--token-file)
    HSP_LOG_LEVEL   the daemon's log level (hsp daemon --log-level)
    HSP_TRACE       subsystems the daemon logs everything of (hsp daemon --trace)
+   HSP_BOOTSTRAP   the DHT nodes to join through, HOST:PORT,... or none (--bootstrap)
    NO_COLOR        set to anything: no color, even on a terminal
 
 See ` + "`hsp COMMAND --help`" + ` for each command, and ` + "`hsp man`" + ` for the manual page.

@@ -40,7 +40,7 @@ func newApp(out *output) *cli.App {
 		Action:               appAction,
 		Commands: []*cli.Command{
 			createCommand(), appendCommand(), catCommand(), infoCommand(), lsCommand(), replicateCommand(), peersCommand(),
-			rmCommand(), statusCommand(), daemonCommand(), configCommand(), completionCommand(), manCommand(),
+			dhtCommand(), rmCommand(), statusCommand(), daemonCommand(), configCommand(), completionCommand(), manCommand(),
 		},
 	}
 	forEachCommand(app.Commands, func(c *cli.Command) {

@@ -218,6 +218,10 @@ The daemon's log level: debug, info, warn or error (hsp daemon \-\-log\-level).
 The subsystems the daemon logs everything of, comma\-separated, or all
 (hsp daemon \-\-trace).
 .TP
+.B HSP_BOOTSTRAP
+The DHT nodes to join through, HOST:PORT entries separated by commas, or
+none (hsp daemon \-\-bootstrap, hsp dht \-\-bootstrap).
+.TP
 .B NO_COLOR
 When set, no color, even on a terminal.
 .SH FILES

@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -162,8 +163,8 @@ func parseBootstrap(v string) ([]string, error) {
 	var out []string
 	for _, e := range splitList(v) {
 		host, port, err := net.SplitHostPort(e)
-		if err != nil || host == "" || strings.ContainsAny(host, " /") {
-			return nil, fmt.Errorf("%q is not HOST:PORT", e)
+		if err != nil || !validBootstrapHost(host) {
+			return nil, fmt.Errorf("%q is not HOST:PORT, with an IPv4 address or a host name", e)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return nil, fmt.Errorf("%q: %q is not a port (1 to 65535)", e, port)
@@ -179,4 +180,18 @@ func parseBootstrap(v string) ([]string, error) {
 func checkBootstrap(v string) error {
 	_, err := parseBootstrap(v)
 	return err
+}
+
+// validBootstrapHost accepts IPv4 addresses (the DHT is IPv4 only) and
+// what could be a host name.
+func validBootstrapHost(h string) bool {
+	if ip, err := netip.ParseAddr(h); err == nil {
+		return ip.Unmap().Is4()
+	}
+	for _, r := range h {
+		if !(r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return h != ""
 }

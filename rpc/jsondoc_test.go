@@ -53,6 +53,29 @@ func docExamples() [][]any {
 		{PeerList{Peers: []Peer{{RemotePublicKey: docKey, RemoteAddress: "127.0.0.1:40123", Type: "tcp",
 			Initiator: true, DownloadedBytes: 10240000, DiscoveryKeys: []core.DiscoveryKey{docKey.DiscoveryKey()}}},
 			Disconnects: map[string]uint64{"bad data": 1}}},
+		dhtDocExamples(),
+	}
+}
+
+// dhtDocExamples are the lines of `hsp dht --json` in docs/json.md.
+func dhtDocExamples() []any {
+	const (
+		id    = "e8b8800bbeb4787068a278508bc1bdf0bb25a96df1664f185ddd73435187c560"
+		other = "9a5497ad8f038454f1164b24b7d2c33a08e1e3bc5dd9d5f9325e47e84233e2cb"
+		boot  = "10.0.0.1:49737"
+		a, b  = "10.0.0.7:40211", "10.0.0.8:40212"
+	)
+	topic := docKey.DiscoveryKey().String()
+	return []any{
+		DHTListening{Type: "listening", Host: "0.0.0.0", Port: 49737, ID: id, Persistent: true, Bootstrap: []string{boot}},
+		DHTNodesEvent{Type: "nodes", Change: "joined", NodeAddress: boot, NodeID: other, Nodes: 1},
+		DHTBootstrapped{Type: "bootstrapped", Nodes: 1, Attempts: 1},
+		DHTTopicEvent{Type: "announce", Topic: topic, From: a},
+		DHTTopicEvent{Type: "lookup", Topic: topic, From: b},
+		DHTHolepunchEvent{Type: "holepunch", From: b, To: a},
+		DHTTopicEvent{Type: "unannounce", Topic: topic, From: a},
+		DHTNodesEvent{Type: "nodes", Change: "left", NodeAddress: boot, NodeID: other, Nodes: 0},
+		DHTDropped{Type: "dropped", Events: 12},
 	}
 }
 
