@@ -152,7 +152,7 @@ func (m *manPage) exitStatus() {
 		m.text(e.meaning)
 	}
 	m.line(".PP")
-	m.text("7 is reserved. Under --json a failure prints one JSON object on stderr " +
+	m.text("Under --json a failure prints one JSON object on stderr " +
 		"naming its code; a write to a closed pipe (hsp ls | head) ends hsp quietly by SIGPIPE.")
 }
 
