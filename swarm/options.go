@@ -71,6 +71,8 @@ type Options struct {
 	// bootstraps it. Nil binds the UDP port all the same, so that the
 	// port stays one.
 	DHT *dht.Options
+	// Topics times the per-topic announce and lookup loops (Join).
+	Topics TopicTiming
 	// Logger receives debug lines on connections and warnings on Accept
 	// errors; nil discards.
 	Logger *slog.Logger
@@ -85,6 +87,7 @@ func (o Options) withDefaults() Options {
 	o.RedialMin = positiveOr(o.RedialMin, DefaultRedialMin)
 	o.RedialMax = max(positiveOr(o.RedialMax, DefaultRedialMax), o.RedialMin)
 	o.RedialReset = positiveOr(o.RedialReset, DefaultRedialReset)
+	o.Topics = o.Topics.withDefaults()
 	if o.Handler == nil {
 		o.Handler = rejectAll
 	}

@@ -26,6 +26,7 @@ type Swarm struct {
 	ln      net.Listener
 	addr    *net.TCPAddr
 	udp     *udpSide // the port's UDP socket and the DHT node on it
+	topics  map[[32]byte]*topic
 	running bool
 	closed  bool
 	nextID  uint64
@@ -106,6 +107,7 @@ func (s *Swarm) Run(ctx context.Context) error {
 	defer stop()
 	s.bootstrapDHT(ctx)
 	s.acceptLoop(ctx, ln)
+	s.leaveAll() // unannounce, within TopicTiming.Unannounce
 	return nil
 }
 
@@ -180,6 +182,9 @@ func (s *Swarm) Close() error {
 		}
 		for k := range s.keepers {
 			k.cancel(ErrClosed)
+		}
+		for _, tp := range s.topics {
+			tp.cancel()
 		}
 		for _, p := range s.peers {
 			p.cancel(ErrClosed)
