@@ -42,7 +42,7 @@ func (t TopicTiming) withDefaults() TopicTiming {
 
 // TopicStatus describes one joined topic.
 type TopicStatus struct {
-	Topic  [32]byte
+	Topic [32]byte
 	JoinOptions
 	// Rounds counts the finished announce or lookup rounds; Found the
 	// distinct peers they found (over all rounds, each address once per
