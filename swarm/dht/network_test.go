@@ -71,7 +71,7 @@ func TestLargeNetwork(t *testing.T) {
 		t.Skip("large network test skipped in -short mode")
 	}
 	requireJS(t)
-	goNodes, boot := buildNetwork(t, 45)
+	goNodes, boot := buildNetwork(t, 45, Timing{})
 	var js []*jsNode
 	for range 5 {
 		js = append(js, startJS(t, jsConfig{Bootstrap: boot}))
@@ -105,14 +105,14 @@ func TestLargeNetwork(t *testing.T) {
 }
 
 // buildNetwork starts a Go seed and n-1 persistent Go nodes bootstrapped
-// from it.
-func buildNetwork(t *testing.T, n int) ([]*testNode, []string) {
-	seed := startTestNode(t, Options{Persistent: true})
+// from it, all with timing.
+func buildNetwork(t testing.TB, n int, timing Timing) ([]*testNode, []string) {
+	seed := startTestNode(t, Options{Persistent: true, Timing: timing})
 	must(t, seed.Bootstrap(ctxT(t, time.Second)))
 	boot := []string{seed.addr.String()}
 	nodes := []*testNode{seed}
 	for range n - 1 {
-		tn := startTestNode(t, Options{Persistent: true, Bootstrap: boot})
+		tn := startTestNode(t, Options{Persistent: true, Bootstrap: boot, Timing: timing})
 		must(t, tn.Bootstrap(ctxT(t, 10*time.Second)))
 		nodes = append(nodes, tn)
 	}
