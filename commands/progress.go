@@ -102,11 +102,15 @@ func (w *watch) hopeless(p rpc.DownloadProgress) error {
 	if p.Peers > 0 || p.Done {
 		return nil
 	}
-	if p.Refused > 0 && int(p.Refused) >= w.conns {
+	if p.Refused > 0 && p.Refused >= max(uint32(w.conns), p.Connections) {
 		return noPeerHasIt(w.key, p, 0)
 	}
-	if since := time.Since(w.began); since > noChannelGrace && p.Connections > 0 {
+	since := time.Since(w.began)
+	if since > noChannelGrace && p.Connections > 0 {
 		return noPeerHasIt(w.key, p, noChannelGrace)
+	}
+	if w.conns == 0 && p.Connections == 0 && p.Lookups > 0 && (p.Found == 0 || since > noChannelGrace) {
+		return noPeerFound(w.key, p) // nobody to ask, after a whole lookup
 	}
 	return nil
 }

@@ -24,9 +24,11 @@ func replicateCommand() *cli.Command {
 		Name:      "replicate",
 		Usage:     "download a core from peers",
 		ArgsUsage: "KEY",
-		Description: `Has the daemon connect to the peers given with --peer (HOST:PORT, another
-hsp daemon's swarm port or a JS hypercore peer), dialling again with
-backoff when a connection drops, and download the core: all of it (up to
+		Description: `Has the daemon find the core's peers through the DHT (its topic is the
+core's discovery key), and connect to those given with --peer too
+(HOST:PORT, another hsp daemon's swarm port or a JS hypercore peer),
+dialling again with backoff when a connection drops, and download the
+core: all of it (up to
 the longest length a peer announces when the download starts), or blocks
 [--start, --end). It exits 0 once every block is verified and synced to
 disk, and closes the connections it opened. With --live it keeps
@@ -35,8 +37,9 @@ following new blocks until interrupted.
 On a terminal a progress bar on stderr shows blocks, bytes, rate, peers
 and the time left, and "waiting for peers" while none replicates the core.
 With --json: {"type":"progress",...} lines, then one {"type":"done",...}.
-Exit 7 (unavailable) when no peer can be reached, when the peers do not
-have the core, or when --timeout passes first (no timeout by default).
+Exit 7 (unavailable) when the DHT knows no peer of the core and no --peer
+was given, when no peer can be reached, when the peers do not have the
+core, or when --timeout passes first (no timeout by default).
 KEY is the whole key (64 hex characters or hyper://...), or a unique
 prefix of a core stored here.
 
@@ -74,15 +77,12 @@ func replicateRequest(c *cli.Context) (replicateReq, error) {
 		return replicateReq{}, err
 	}
 	req := replicateReq{key: c.Args().First(), peers: c.StringSlice("peer"), timeout: c.Duration("timeout")}
-	if len(req.peers) == 0 {
-		return req, usagef("replicate needs a --peer HOST:PORT (finding the peers of a key through the DHT is not built yet)")
-	}
 	for _, p := range req.peers {
 		if i := strings.LastIndexByte(p, ':'); i <= 0 || i == len(p)-1 {
 			return req, usagef("--peer %q: give HOST:PORT", p)
 		}
 	}
-	req.r = rpc.DownloadRange{Start: c.Uint64("start"), End: c.Uint64("end"), Live: c.Bool("live")}
+	req.r = rpc.DownloadRange{Start: c.Uint64("start"), End: c.Uint64("end"), Live: c.Bool("live"), Discover: true}
 	switch {
 	case req.r.Live && c.IsSet("end"):
 		return req, usagef("--live and --end do not go together")
@@ -111,9 +111,11 @@ func replicate(c *cli.Context, client *rpc.Client, req replicateReq) error {
 		return err
 	}
 	defer rc.Close()
-	conns, err := connectPeers(ctx, client, req.peers)
-	if err != nil {
-		return timedOut(err, req)
+	var conns []*rpc.Connection
+	if len(req.peers) > 0 {
+		if conns, err = connectPeers(ctx, client, req.peers); err != nil {
+			return timedOut(err, req)
+		}
 	}
 	defer closeAll(conns)
 	dl, err := rc.DownloadRange(ctx, req.r)
@@ -180,4 +182,13 @@ func noPeerHasIt(key rpc.Key, p rpc.DownloadProgress, waited time.Duration) erro
 		return rpc.Tagged(fmt.Sprintf("the peers do not have core %s (%d of %d closed it)", key, p.Refused, p.Connections), rpc.ErrUnavailable)
 	}
 	return rpc.Tagged(fmt.Sprintf("no peer opened core %s within %v: they do not have it", key, waited), rpc.ErrUnavailable)
+}
+
+// noPeerFound is the error when the DHT knows no peer of the core, or
+// none of those it knows could be reached.
+func noPeerFound(key rpc.Key, p rpc.DownloadProgress) error {
+	if p.Found == 0 {
+		return rpc.Tagged(fmt.Sprintf("no peer of core %s found through the DHT (%d lookup%s)", key, p.Lookups, plural(int(p.Lookups))), rpc.ErrUnavailable)
+	}
+	return rpc.Tagged(fmt.Sprintf("found %d peer%s of core %s through the DHT; none could be reached within %v", p.Found, plural(int(p.Found)), key, noChannelGrace), rpc.ErrUnavailable)
 }

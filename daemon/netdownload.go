@@ -44,8 +44,18 @@ func (s *swarmNet) Download(ctx context.Context, c *store.Handle, r rpc.Download
 	if !r.ToPeers && !r.Live {
 		d.end = r.End
 	}
+	stopDiscovery := func() {}
+	if r.Discover {
+		var err error
+		if stopDiscovery, err = s.discover(c.DiscoveryKey()); err != nil {
+			cancel()
+			return nil, fmt.Errorf("download: %w", err)
+		}
+		go d.refresh(ctx)
+	}
 	go func() {
 		defer close(d.done)
+		defer stopDiscovery()
 		err := d.run(ctx)
 		d.mu.Lock()
 		d.err = err
@@ -99,6 +109,25 @@ func (d *netDownload) resolve(ctx context.Context) (uint64, error) {
 	}
 }
 
+// refresh asks for lookups of the core's topic while no peer replicates
+// it, until the download ends.
+func (d *netDownload) refresh(ctx context.Context) {
+	t := time.NewTicker(refreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		case <-d.done:
+			return
+		}
+		if d.h.Remote().Peers == 0 {
+			d.s.sw.Refresh(d.c.DiscoveryKey())
+		}
+	}
+}
+
 func (d *netDownload) Done() <-chan struct{} { return d.done }
 func (d *netDownload) Cancel()               { d.cancel() }
 
@@ -120,6 +149,11 @@ func (d *netDownload) Progress() rpc.DownloadProgress {
 		DownloadedBytes:  st.DownloadedBytes - d.base.DownloadedBytes,
 		Peers:            uint32(rem.Peers), Known: uint32(rem.Known), Refused: uint32(rem.Refused),
 		RemoteLength: rem.Length, Connections: uint32(len(d.s.sw.Conns())),
+	}
+	if d.r.Discover {
+		if t, _ := d.s.TopicStatus(context.Background(), d.c.DiscoveryKey()); t.Lookup {
+			p.Lookups, p.Found = t.Rounds, t.Found
+		}
 	}
 	haveEnd := end
 	if d.r.Live && end == 0 {

@@ -45,8 +45,23 @@ func TestNetworkStartsOnFirstNeed(t *testing.T) {
 	if v, _ := cfg.Get("swarm-port"); v != strconv.Itoa(int(st.Network.Port)) {
 		t.Fatalf("config swarm-port %q, want %d", v, st.Network.Port)
 	}
-	if err := c.Configure(ctx, core.DiscoveryKey{1}, rpc.ConfigureOptions{Announce: true}); !errors.Is(err, rpc.ErrNetworkUnavailable) {
-		t.Fatalf("configure without discovery: %v", err)
+	// Configure joins the topic; with no bootstrap the DHT node is a seed.
+	dk := core.DiscoveryKey{1}
+	if err := c.Configure(ctx, dk, rpc.ConfigureOptions{Announce: true}); err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+	waitFor(t, "the announce round", func() bool {
+		ts, err := c.TopicStatus(ctx, dk)
+		return err == nil && ts.Announce && ts.Rounds > 0
+	})
+	if ts, _ := c.Topics(ctx); len(ts) != 1 || ts[0].DiscoveryKey != dk {
+		t.Fatalf("topics: %+v", ts)
+	}
+	if err := c.Configure(ctx, dk, rpc.ConfigureOptions{}); err != nil {
+		t.Fatalf("leave: %v", err)
+	}
+	if ts, _ := c.Topics(ctx); len(ts) != 0 {
+		t.Fatalf("topics after leaving: %+v", ts)
 	}
 	c.Close()
 	d.Close()

@@ -53,6 +53,9 @@ type swarmNet struct {
 	handles map[core.Key]*replicate.Handle // cores added to the replicator
 	events  map[core.Key]*coreEvents       // their subscribers
 	exts    map[core.DiscoveryKey][]*netExtension
+
+	joinMu sync.Mutex // serialises the swarm's joins and leaves
+	joins  map[core.DiscoveryKey]join
 }
 
 var _ network = (*swarmNet)(nil)
@@ -62,6 +65,7 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 		log: log, store: st, loaded: loaded, opts: opts,
 		need: make(chan struct{}), up: make(chan struct{}), handles: map[core.Key]*replicate.Handle{},
 		events: map[core.Key]*coreEvents{}, exts: map[core.DiscoveryKey][]*netExtension{},
+		joins: map[core.DiscoveryKey]join{},
 	}
 	kp := wire.ReplicationKeyPair(st.MasterKey())
 	s.pub = core.Key(kp.Public)
@@ -291,10 +295,12 @@ func (s *swarmNet) Status() rpc.NetworkStatus {
 		}
 	}
 	t := s.rep.Totals()
+	joined := s.joined()
 	return rpc.NetworkStatus{
 		Available: true, PublicKey: s.pub, Port: uint16(s.sw.Addr().Port), Host: s.opts.host,
 		Peers: uint32(len(s.sw.Conns())), UploadedBytes: t.UploadedBytes, DownloadedBytes: t.DownloadedBytes,
-		Disconnects: s.disconnects(), DHT: s.dhtStatus(),
+		Disconnects: s.disconnects(), DHT: s.dhtStatus(), Connections: s.connectionsByTransport(),
+		Joined: joined, Topics: uint32(len(joined)),
 	}
 }
 
@@ -375,16 +381,3 @@ func (s *swarmNet) Connect(ctx context.Context, addr string) (rpc.Peer, func(), 
 	return peerOf(c, replicate.PeerStats{}), kept.Stop, nil
 }
 
-// The topics of the DHT come with the swarm's discovery.
-
-func (s *swarmNet) Configure(ctx context.Context, dk core.DiscoveryKey, opts rpc.ConfigureOptions) error {
-	return fmt.Errorf("configure %s: no discovery yet (connect to peers with --peer): %w", dk, rpc.ErrNetworkUnavailable)
-}
-
-func (s *swarmNet) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (rpc.TopicStatus, error) {
-	return rpc.TopicStatus{}, fmt.Errorf("topic status: no discovery yet: %w", rpc.ErrNetworkUnavailable)
-}
-
-func (s *swarmNet) Topics(ctx context.Context) ([]rpc.TopicStatus, error) {
-	return []rpc.TopicStatus{}, nil
-}

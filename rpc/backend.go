@@ -80,11 +80,14 @@ type EventSource interface {
 
 // DownloadRange is a range of blocks to fetch: [Start, End), or with Live
 // and End 0 everything from Start on, for good. With ToPeers, End is
-// the longest length a peer announces when the download starts.
+// the longest length a peer announces when the download starts. With
+// Discover the daemon looks the core's topic up on the DHT and dials the
+// peers found while the download runs.
 type DownloadRange struct {
 	Start, End uint64
 	Live       bool
 	ToPeers    bool
+	Discover   bool
 }
 
 // LocalDownload is a range being fetched.

@@ -45,7 +45,7 @@ func (c *Client) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicSt
 	defer rel()
 	f, release := n.Status(ctx, func(p schema.Network_status_Params) error { return p.SetDiscoveryKey(dk[:]) })
 	return await("topic status "+dk.String(), clientErr, f.Struct, release, func(res schema.Network_status_Results) (TopicStatus, error) {
-		return TopicStatus{DiscoveryKey: dk, Announce: res.Announce(), Lookup: res.Lookup()}, nil
+		return TopicStatus{DiscoveryKey: dk, Announce: res.Announce(), Lookup: res.Lookup(), Rounds: res.Rounds(), Found: res.Found()}, nil
 	})
 }
 

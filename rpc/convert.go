@@ -113,7 +113,8 @@ func writeNetworkStatus(out schema.NetworkStatus, in NetworkStatus) error {
 	out.SetDownloadedBytes(in.DownloadedBytes)
 	dht, err := out.NewDht()
 	return errors.Join(writeOptionalKey(in.PublicKey, out.SetPublicKey), out.SetHost(in.Host),
-		writeCounts(out.NewDisconnects, in.Disconnects), out.SetError(in.Error), err, writeDHTStatus(dht, in.DHT))
+		writeCounts(out.NewDisconnects, in.Disconnects), out.SetError(in.Error), err, writeDHTStatus(dht, in.DHT),
+		writeCounts(out.NewConnections, in.Connections), writeList(out.NewJoined, in.Joined, writeTopicStatus))
 }
 
 func writeDHTStatus(out schema.DhtStatus, in DHTStatus) error {
@@ -146,6 +147,14 @@ func readNetworkStatus(in schema.NetworkStatus) (NetworkStatus, error) {
 	var err error
 	if in.HasDisconnects() {
 		ns.Disconnects, err = readCounts(in.Disconnects)
+		r.fail(err)
+	}
+	if in.HasConnections() {
+		ns.Connections, err = readCounts(in.Connections)
+		r.fail(err)
+	}
+	if in.HasJoined() {
+		ns.Joined, err = list(in.Joined, readTopicStatus)
 		r.fail(err)
 	}
 	if in.HasDht() {
@@ -232,6 +241,8 @@ func writeDownloadProgress(out schema.DownloadProgress, in DownloadProgress) {
 	out.SetRemoteLength(in.RemoteLength)
 	out.SetConnections(in.Connections)
 	out.SetDone(in.Done)
+	out.SetLookups(in.Lookups)
+	out.SetFound(in.Found)
 }
 
 func readDownloadProgress(in schema.DownloadProgress) DownloadProgress {
@@ -240,12 +251,15 @@ func readDownloadProgress(in schema.DownloadProgress) DownloadProgress {
 		DownloadedBlocks: in.DownloadedBlocks(), DownloadedBytes: in.DownloadedBytes(),
 		Peers: in.Peers(), Known: in.Known(), Refused: in.Refused(),
 		RemoteLength: in.RemoteLength(), Connections: in.Connections(), Done: in.Done(),
+		Lookups: in.Lookups(), Found: in.Found(),
 	}
 }
 
 func writeTopicStatus(out schema.TopicStatus, in TopicStatus) error {
 	out.SetAnnounce(in.Announce)
 	out.SetLookup(in.Lookup)
+	out.SetRounds(in.Rounds)
+	out.SetFound(in.Found)
 	return out.SetDiscoveryKey(in.DiscoveryKey[:])
 }
 
@@ -253,7 +267,7 @@ func readTopicStatus(in schema.TopicStatus) (TopicStatus, error) {
 	var r fieldReader
 	ts := TopicStatus{
 		DiscoveryKey: readKey[core.DiscoveryKey](&r, "discovery key", in.DiscoveryKey),
-		Announce:     in.Announce(), Lookup: in.Lookup(),
+		Announce:     in.Announce(), Lookup: in.Lookup(), Rounds: in.Rounds(), Found: in.Found(),
 	}
 	return ts, r.done("topic status")
 }

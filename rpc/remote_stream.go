@@ -94,6 +94,7 @@ func (r *RemoteCore) DownloadRange(ctx context.Context, dr DownloadRange) (*Down
 		p.SetEnd(dr.End)
 		p.SetLive(dr.Live)
 		p.SetToPeers(dr.ToPeers)
+		p.SetDiscover(dr.Discover)
 		return nil
 	})
 	return await(fmt.Sprintf("download [%d, %d)", start, end), r.fail(ctx), f.Struct, release, func(res schema.Core_download_Results) (*Download, error) {

@@ -40,6 +40,8 @@ func (s networkServer) Status(ctx context.Context, call schema.Network_status) e
 	}
 	res.SetAnnounce(ts.Announce)
 	res.SetLookup(ts.Lookup)
+	res.SetRounds(ts.Rounds)
+	res.SetFound(ts.Found)
 	return nil
 }
 

@@ -28,7 +28,7 @@ func (c *coreServer) Download(ctx context.Context, call schema.Core_download) er
 		return err
 	}
 	a := call.Args()
-	r := DownloadRange{Start: a.Start(), End: a.End(), Live: a.Live(), ToPeers: a.ToPeers()}
+	r := DownloadRange{Start: a.Start(), End: a.End(), Live: a.Live(), ToPeers: a.ToPeers(), Discover: a.Discover()}
 	if r.ToPeers && (r.Live || r.End != 0) {
 		return toWire(fmt.Errorf("download to the peers' length: no end and not live: %w", ErrBadRequest))
 	}

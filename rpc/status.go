@@ -55,6 +55,10 @@ type NetworkStatus struct {
 	Error string `json:"error,omitempty"`
 	// DHT is the DHT node that finds peers, on the UDP side of Port.
 	DHT DHTStatus `json:"dht"`
+	// Connections counts the connected peers by transport ("tcp", "utp").
+	Connections map[string]uint64 `json:"connections,omitempty"`
+	// Joined lists the topics joined on the DHT, with the peers found.
+	Joined []TopicStatus `json:"joined,omitempty"`
 }
 
 // DHTStatus describes the daemon's Hyperswarm DHT node.
@@ -102,6 +106,10 @@ type TopicStatus struct {
 	// topic and looks for peers on it.
 	Announce bool `json:"announce"`
 	Lookup   bool `json:"lookup"`
+	// Rounds counts the announce or lookup rounds that finished; Found
+	// the peers they found (each address once a round).
+	Rounds uint32 `json:"rounds"`
+	Found  uint32 `json:"found"`
 }
 
 // Peer is a connected peer.
@@ -153,4 +161,8 @@ type DownloadProgress struct {
 	Connections uint32 `json:"connections"`
 	// Done is set once every block of the range is stored.
 	Done bool `json:"done"`
+	// Lookups and Found, for a download that discovers its peers: the
+	// lookups of the core's topic that finished, and the peers found.
+	Lookups uint32 `json:"lookups,omitempty"`
+	Found   uint32 `json:"found,omitempty"`
 }

@@ -54,6 +54,10 @@ struct NetworkStatus {
   # why the swarm is not available, when it tried to start and could not
   error @9 :Text;
   dht @10 :DhtStatus;
+  # connected peers by transport ("tcp", "utp")
+  connections @11 :List(Count);
+  # the joined topics
+  joined @12 :List(TopicStatus);
 }
 
 # The daemon's Hyperswarm DHT node, on the UDP side of the swarm's port.
@@ -116,7 +120,9 @@ interface Core {
   # download asks for [start, end) (end 0 with live: everything, for good;
   # with toPeers, end is the longest length a peer announces when the
   # download starts). Release the Download, or call cancel, to undownload.
-  download @6 (start :UInt64, end :UInt64, live :Bool, toPeers :Bool) -> (download :Download);
+  # With discover, the daemon also looks the core's topic up on the DHT and
+  # dials the peers found, until the download ends.
+  download @6 (start :UInt64, end :UInt64, live :Bool, toPeers :Bool, discover :Bool) -> (download :Download);
   # read streams blocks [start, end) (live: and every later one) through
   # the cursor, many blocks per call.
   read @7 (start :UInt64, end :UInt64, live :Bool) -> (cursor :Cursor);
@@ -158,6 +164,10 @@ struct DownloadProgress {
   # connected peers, whatever they replicate
   connections @10 :UInt32;
   done @11 :Bool;
+  # with discover: the lookups of the core's topic that finished, and the
+  # peers they found
+  lookups @12 :UInt32;
+  found @13 :UInt32;
 }
 
 interface Cursor {
@@ -215,7 +225,7 @@ interface ExtensionHandler {
 
 interface Network {
   configure @0 (discoveryKey :Data, announce :Bool, lookup :Bool, flush :Bool, remember :Bool) -> ();
-  status @1 (discoveryKey :Data) -> (announce :Bool, lookup :Bool);
+  status @1 (discoveryKey :Data) -> (announce :Bool, lookup :Bool, rounds :UInt32, found :UInt32);
   allStatuses @2 () -> (statuses :List(TopicStatus));
   peers @3 () -> (peers :List(Peer), disconnects :List(Count));
   # connect dials a replication peer at HOST:PORT and answers once the
@@ -232,4 +242,7 @@ struct TopicStatus {
   discoveryKey @0 :Data;
   announce @1 :Bool;
   lookup @2 :Bool;
+  # the announce or lookup rounds that finished, and the peers they found
+  rounds @3 :UInt32;
+  found @4 :UInt32;
 }
