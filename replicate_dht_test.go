@@ -77,6 +77,9 @@ func TestCLIReplicateByKey(t *testing.T) {
 				t.Fatalf("done record: %v", done)
 			}
 			b.catEquals(key, data)
+			if out := a.ok("status"); !strings.Contains(out, " announced, 0 peers found in 1 round") {
+				t.Fatalf("A's status text:\n%s", out)
+			}
 			st := jsonOf(t, b.ok("--json", "status"))["network"].(map[string]any)
 			if conns, _ := st["connections"].(map[string]any); conns["tcp"] == nil && conns["utp"] == nil {
 				t.Fatalf("B's connections by transport: %v", st)

@@ -50,6 +50,16 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 				humanBytes(n.UploadedBytes), humanBytes(n.DownloadedBytes))
 			row("peer key", "%s", n.PublicKey)
 			row("dht", "%s", printable(dhtLine(n.DHT)))
+			if len(n.Connections) > 0 {
+				row("peers", "%s", printable(countsLine(n.Connections)))
+			}
+			for i, t := range n.Joined {
+				if i == maxTopicRows {
+					row("", "… %d more (hsp --json status lists them all)", len(n.Joined)-i)
+					break
+				}
+				row("topic", "%s", topicLine(t))
+			}
 			if len(n.Disconnects) > 0 {
 				row("cut off", "%s", printable(countsLine(n.Disconnects)))
 			}
@@ -62,6 +72,22 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 			row("settings", "%s", printable(settingsLine(st.Settings)))
 		}
 	})
+}
+
+// maxTopicRows is how many joined topics the text status lists.
+const maxTopicRows = 10
+
+// topicLine says what a joined topic is for and what it found.
+func topicLine(t rpc.TopicStatus) string {
+	var why []string
+	if t.Announce {
+		why = append(why, "announced")
+	}
+	if t.Lookup {
+		why = append(why, "looked up")
+	}
+	return fmt.Sprintf("%s %s, %d peer%s found in %d round%s", t.DiscoveryKey, strings.Join(why, " and "),
+		t.Found, plural(int(t.Found)), t.Rounds, plural(int(t.Rounds)))
 }
 
 // dhtLine says where the DHT node stands.
