@@ -380,4 +380,3 @@ func (s *swarmNet) Connect(ctx context.Context, addr string) (rpc.Peer, func(), 
 	s.log.Info("connected to a peer", "addr", addr, "publicKey", core.Key(c.RemotePublicKey).String())
 	return peerOf(c, replicate.PeerStats{}), kept.Stop, nil
 }
-
