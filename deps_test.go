@@ -48,6 +48,7 @@ var allowedTestImports = map[string][]string{
 	"daemon":     {"core/coretest"},
 	"soak":       {"rpc", "home", "core"}, // drives a real daemon as clients do
 	// The interop tests install their pinned JS peers through one helper.
+	"swarm":           {"internal/nodejs"},
 	"swarm/wire":      {"internal/nodejs"},
 	"swarm/replicate": {"internal/nodejs"},
 	"swarm/dht":       {"internal/nodejs"},

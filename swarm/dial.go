@@ -67,6 +67,9 @@ func (s *Swarm) connectAndHandshake(ctx context.Context, p *peer, addr string) (
 // connect opens the TCP connection (Go's defaults: no Nagle, keep-alives
 // on) within DialTimeout.
 func (s *Swarm) connect(ctx context.Context, addr string) (net.Conn, error) {
+	if s.opts.NoTCP {
+		return nil, errors.New("tcp disabled by Options.NoTCP")
+	}
 	d := net.Dialer{Timeout: s.opts.DialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err == nil {

@@ -31,6 +31,9 @@ type Found struct {
 	Referrer netip.AddrPort
 	// Local is set when Addr came from the record's LAN list.
 	Local bool
+	// To is our own address as the referrer saw it: a peer on the same
+	// host is probably behind our NAT (the queue tries it once).
+	To netip.AddrPort
 }
 
 // maxFoundPerLookup bounds the distinct peers one lookup reports (and
@@ -107,10 +110,10 @@ func follow(ctx context.Context, topic [32]byte, s *dht.Stream) *Lookup {
 func found(topic [32]byte, r dht.Result) []Found {
 	out := make([]Found, 0, len(r.Peers)+len(r.LocalPeers))
 	for _, a := range r.Peers {
-		out = append(out, Found{Topic: topic, Addr: a, Referrer: r.Node.Addr})
+		out = append(out, Found{Topic: topic, Addr: a, Referrer: r.Node.Addr, To: r.To})
 	}
 	for _, a := range r.LocalPeers {
-		out = append(out, Found{Topic: topic, Addr: a, Referrer: r.Node.Addr, Local: true})
+		out = append(out, Found{Topic: topic, Addr: a, Referrer: r.Node.Addr, Local: true, To: r.To})
 	}
 	return out
 }

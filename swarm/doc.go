@@ -30,7 +30,28 @@
 // Keep re-dials an address whenever its connection drops, with a backoff
 // from RedialMin to RedialMax, until Kept.Stop or Close.
 //
-// Sockets are Go's defaults: TCP_NODELAY set, keep-alives on. Conn's
-// Transport names the transport, "tcp" for now; uTP, the DHT's discovery
-// and the dedup of peers connected twice come later, in this package.
+// Peers found by discovery (a topic's lookups, or AddPeer) go into
+// hyperswarm's peer queue (queue.go): Run dials the best ready one while
+// the swarm is below MaxPeers, retries with backoff and re-dials dropped
+// connections. Right after each handshake the duplicate rule of
+// hyperswarm (dedup.go) keeps one connection per pair of Noise keys, the
+// same one at both ends. No Handler starts on a connection that is the
+// duplicate when its handshake ends; one already running on a connection
+// that a later one beats runs until that is closed.
+//
+// One port. Listen binds TCP and UDP with the same number. In cgo builds
+// the UDP socket runs libutp (utp.go): uTP connections are accepted like
+// TCP ones (the same admission, handshake timeout and Handler), and the
+// datagrams that are not uTP go, through a bounded queue (drops counted in
+// Stats.DHTDropped), to the DHT node, which sends from the same socket, so
+// holepunches open the path uTP then takes. Without cgo (utp_nocgo.go) the
+// swarm is TCP only and the UDP socket carries the DHT alone.
+//
+// Connect dials a discovered peer as hyperswarm does (connect.go): TCP at
+// once and, given the referrer that holds its record, a holepunch then
+// uTP; the first handshake wins, the other attempt is destroyed, and both
+// share one place. Dial and Keep are TCP only.
+//
+// Sockets are Go's defaults for TCP (TCP_NODELAY set, keep-alives on) and
+// libutp's for uTP. Conn's Transport names the transport, "tcp" or "utp".
 package swarm

@@ -15,9 +15,22 @@ type Kept struct {
 	cancel context.CancelCauseFunc // ends the keeper: Stop, or the swarm's Close
 	done   chan struct{}           // closed once the keeper has ended
 
-	mu      sync.Mutex // guards cur and stopped
+	mu      sync.Mutex // guards cur, own and stopped
 	cur     *peer      // the latest connection, up or gone
+	own     bool       // cur was dialled for us (not a live one our dial lost to)
 	stopped bool
+}
+
+// dialKept dials addr for a keeper. A dial that loses to a live connection
+// to the same peer (the duplicate rule) gives that connection, which the
+// keeper then follows but never closes: own is false.
+func (s *Swarm) dialKept(ctx context.Context, addr string) (p *peer, own bool, err error) {
+	p, err = s.dial(ctx, addr)
+	var dup *duplicateError
+	if errors.As(err, &dup) {
+		return dup.survivor, false, nil
+	}
+	return p, true, err
 }
 
 // Keep keeps a connection to addr. It dials now and returns the result of
@@ -28,15 +41,17 @@ type Kept struct {
 // lasted RedialReset resets it), until Stop or the swarm closes. ctx bounds
 // the first dial only; every dial's handler keeps its values.
 func (s *Swarm) Keep(ctx context.Context, addr string) (*Kept, Conn, error) {
-	p, err := s.dial(ctx, addr)
+	p, own, err := s.dialKept(ctx, addr)
 	if err != nil {
 		return nil, Conn{}, err
 	}
 	kctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	k := &Kept{s: s, addr: addr, cancel: cancel, done: make(chan struct{}), cur: p}
+	k := &Kept{s: s, addr: addr, cancel: cancel, done: make(chan struct{}), cur: p, own: own}
 	if !s.addKeeper(k) {
 		cancel(ErrClosed)
-		p.cancel(ErrClosed)
+		if own {
+			p.cancel(ErrClosed)
+		}
 		return nil, Conn{}, fmt.Errorf("keep %s: %w", addr, ErrClosed)
 	}
 	go k.run(kctx, p)
@@ -91,9 +106,9 @@ func (k *Kept) redial(ctx context.Context, delay time.Duration) (*peer, time.Dur
 			return nil, delay, false
 		}
 		delay = min(2*delay, k.s.opts.RedialMax)
-		p, err := k.s.dial(ctx, k.addr)
+		p, own, err := k.s.dialKept(ctx, k.addr)
 		if err == nil {
-			return p, delay, k.setCurrent(p)
+			return p, delay, k.setCurrent(p, own)
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 			return nil, delay, false
@@ -103,14 +118,16 @@ func (k *Kept) redial(ctx context.Context, delay time.Duration) (*peer, time.Dur
 
 // setCurrent makes p the current connection, or closes it when Stop came
 // first.
-func (k *Kept) setCurrent(p *peer) bool {
+func (k *Kept) setCurrent(p *peer, own bool) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.stopped {
-		p.cancel(errStopped)
+		if own {
+			p.cancel(errStopped)
+		}
 		return false
 	}
-	k.cur = p
+	k.cur, k.own = p, own
 	return true
 }
 
@@ -120,10 +137,12 @@ func (k *Kept) setCurrent(p *peer) bool {
 func (k *Kept) Stop() {
 	k.mu.Lock()
 	k.stopped = true
-	cur := k.cur
+	cur, own := k.cur, k.own
 	k.mu.Unlock()
 	k.cancel(errStopped)
-	cur.cancel(errStopped)
+	if own {
+		cur.cancel(errStopped)
+	}
 	<-k.done
 }
 

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"syscall"
@@ -108,4 +109,32 @@ func TestCloseEndsKeepers(t *testing.T) {
 		t.Errorf("connection %d still up after Close", c.ID)
 	}
 	k.Stop()
+}
+
+// TestKeepAlreadyConnected: keeping a peer we are already connected to,
+// whose key makes our new dial the duplicate, follows the live connection
+// and leaves it open on Stop.
+func TestKeepAlreadyConnected(t *testing.T) {
+	kpA, kpB := testKeyPair(t), testKeyPair(t)
+	for bytes.Compare(kpA.Public[:], kpB.Public[:]) < 0 { // A's dial to B must lose
+		kpA = testKeyPair(t)
+	}
+	ra := newRecorder(true)
+	a := newSwarm(t, Options{KeyPair: kpA})
+	start(t, a)
+	b := newSwarm(t, Options{KeyPair: kpB, Handler: ra.handle})
+	start(t, b)
+	live, err := b.Dial(context.Background(), addr(a))
+	must(t, err)
+	eventually(t, "A to see B's connection", func() bool { return len(a.Conns()) == 1 })
+
+	k, c, err := a.Keep(context.Background(), addr(b))
+	must(t, err)
+	if c.RemotePublicKey != kpB.Public || len(a.Conns()) != 1 || len(b.Conns()) != 1 {
+		t.Fatalf("kept %+v; A has %d connections, B %d", c, len(a.Conns()), len(b.Conns()))
+	}
+	k.Stop()
+	if got := b.Conns(); len(got) != 1 || got[0].ID != live.ID {
+		t.Fatalf("after Stop B has %+v, want its live connection %d", got, live.ID)
+	}
 }

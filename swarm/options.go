@@ -22,6 +22,7 @@ const (
 	DefaultMaxPeers         = 256
 	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultDialTimeout      = 10 * time.Second
+	DefaultConnectTimeout   = 10 * time.Second
 	DefaultAcceptBackoffMin = 5 * time.Millisecond
 	DefaultAcceptBackoffMax = time.Second
 	DefaultRedialMin        = 250 * time.Millisecond
@@ -50,6 +51,9 @@ type Options struct {
 	HandshakeTimeout time.Duration
 	// DialTimeout bounds the TCP connect of a dial.
 	DialTimeout time.Duration
+	// ConnectTimeout bounds a Connect: all its attempts, the holepunch and
+	// the handshakes included (hyperswarm's 10 s).
+	ConnectTimeout time.Duration
 	// AcceptBackoffMin and AcceptBackoffMax bound the pause after an
 	// Accept error (EMFILE and such), doubling while errors go on; Accept
 	// errors never end Run.
@@ -67,10 +71,14 @@ type Options struct {
 	// (replicate.BufferedConn, say).
 	WrapConn func(net.Conn) net.Conn
 	// DHT, when set, runs a DHT node with these options on the UDP side
-	// of the port (bound with the same number as the TCP listener); Run
-	// bootstraps it. Nil binds the UDP port all the same, so that the
-	// port stays one.
+	// of the port (bound with the same number as the TCP listener), the
+	// socket uTP runs on; Run bootstraps it. Nil binds the UDP port all
+	// the same, so that the port stays one and uTP has its socket.
 	DHT *dht.Options
+	// NoTCP is for tests: the swarm neither dials TCP nor accepts it (the
+	// port's TCP side is bound to choose the number, then closed, so
+	// connects are refused), which leaves uTP alone.
+	NoTCP bool
 	// Topics times the per-topic announce and lookup loops (Join).
 	Topics TopicTiming
 	// Logger receives debug lines on connections and warnings on Accept
@@ -82,6 +90,7 @@ func (o Options) withDefaults() Options {
 	o.MaxPeers = positiveOr(o.MaxPeers, DefaultMaxPeers)
 	o.HandshakeTimeout = positiveOr(o.HandshakeTimeout, DefaultHandshakeTimeout)
 	o.DialTimeout = positiveOr(o.DialTimeout, DefaultDialTimeout)
+	o.ConnectTimeout = positiveOr(o.ConnectTimeout, DefaultConnectTimeout)
 	o.AcceptBackoffMin = positiveOr(o.AcceptBackoffMin, DefaultAcceptBackoffMin)
 	o.AcceptBackoffMax = max(positiveOr(o.AcceptBackoffMax, DefaultAcceptBackoffMax), o.AcceptBackoffMin)
 	o.RedialMin = positiveOr(o.RedialMin, DefaultRedialMin)
@@ -122,6 +131,7 @@ func rejectAll(ctx context.Context, s *wire.Stream, _ Conn) error {
 // Transports a Conn may name.
 const (
 	TransportTCP = "tcp"
+	TransportUTP = "utp" // on the port's UDP socket, in cgo builds
 )
 
 // Conn describes one connection whose handshake is done.
@@ -132,7 +142,7 @@ type Conn struct {
 	RemoteAddr string
 	// RemotePublicKey is the peer's Noise static public key.
 	RemotePublicKey [32]byte
-	// Transport is how the connection runs: "tcp".
+	// Transport is how the connection runs: "tcp" or "utp".
 	Transport string
 	// Initiator is true when we dialled.
 	Initiator bool
@@ -155,6 +165,17 @@ type Stats struct {
 	DialFailed uint64
 	// AcceptErrors counts Accept failures.
 	AcceptErrors uint64
+	// TCP and UTP count the handshakes completed, both directions, by
+	// transport.
+	TCP, UTP uint64
+	// DHTDropped counts the datagrams for the DHT node (those not uTP)
+	// dropped because its queue was full.
+	DHTDropped uint64
+	// DuplicatesClosed counts the connections the duplicate rule closed
+	// here (§5.4, dedup.go): duplicates we dialled, closed at once;
+	// duplicates we accepted whose client had not closed them within
+	// HandshakeTimeout; and both ends of a connection to ourselves.
+	DuplicatesClosed uint64
 }
 
 var (

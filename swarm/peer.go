@@ -19,6 +19,11 @@ type peer struct {
 	done   chan struct{} // closed once the peer has let go of its place
 	conn   Conn          // under Swarm.mu until up; fixed after
 	up     bool          // the handshake is done; under Swarm.mu
+	st     *wire.Stream  // set with up
+	// dup is the connection p is a duplicate of and self says that p
+	// reached ourselves (dedup.go); both under Swarm.mu.
+	dup  *peer
+	self bool
 }
 
 // admit reserves a place for a new connection. The peer's context derives
@@ -51,13 +56,14 @@ func (s *Swarm) release(p *peer) {
 	delete(s.peers, p.conn.ID)
 	s.mu.Unlock()
 	close(p.done)
+	s.placeFreed()
 	s.wg.Done()
 }
 
 // admitAccepted handshakes and serves an accepted socket in the
 // background, or closes it at once when the swarm is full.
-func (s *Swarm) admitAccepted(ctx context.Context, conn net.Conn) {
-	p, pctx, err := s.admit(ctx, TransportTCP, false)
+func (s *Swarm) admitAccepted(ctx context.Context, conn net.Conn, transport string) {
+	p, pctx, err := s.admit(ctx, transport, false)
 	if err != nil {
 		if errors.Is(err, ErrTooManyPeers) {
 			s.stats.rejectedFull.Add(1) // counted before the peer sees it
@@ -78,11 +84,24 @@ func (s *Swarm) admitAccepted(ctx context.Context, conn net.Conn) {
 	}()
 }
 
-// handshake wraps conn in a stream, which closes when ctx ends, and runs
-// the Noise handshake within HandshakeTimeout.
+// handshake runs handshakeStream for p and records that it is up.
 func (s *Swarm) handshake(ctx context.Context, p *peer, conn net.Conn) (*wire.Stream, Conn, error) {
+	st, err := s.handshakeStream(ctx, p.conn.Initiator, conn)
+	if err != nil {
+		return nil, Conn{}, err
+	}
+	c := s.markUp(p, st, conn)
+	if err := s.closedByDedup(p); err != nil {
+		return nil, Conn{}, err
+	}
+	return st, c, nil
+}
+
+// handshakeStream wraps conn in a stream, which closes when ctx ends, and
+// runs the Noise handshake within HandshakeTimeout.
+func (s *Swarm) handshakeStream(ctx context.Context, initiator bool, conn net.Conn) (*wire.Stream, error) {
 	cfg := s.opts.Wire
-	cfg.Initiator, cfg.KeyPair = p.conn.Initiator, s.opts.KeyPair
+	cfg.Initiator, cfg.KeyPair = initiator, s.opts.KeyPair
 	wrapped := conn
 	if s.opts.WrapConn != nil {
 		wrapped = s.opts.WrapConn(conn)
@@ -93,16 +112,16 @@ func (s *Swarm) handshake(ctx context.Context, p *peer, conn net.Conn) (*wire.St
 	defer cancel()
 	if err := st.Handshake(hctx); err != nil {
 		if ctx.Err() != nil {
-			return nil, Conn{}, fmt.Errorf("handshake: %w", context.Cause(ctx))
+			return nil, fmt.Errorf("handshake: %w", context.Cause(ctx))
 		}
 		s.stats.handshakeFailed.Add(1)
 		if errors.Is(err, context.DeadlineExceeded) {
 			msg := fmt.Sprintf("handshake timed out after %v", s.opts.HandshakeTimeout)
-			return nil, Conn{}, &netError{msg: msg, err: err}
+			return nil, &netError{msg: msg, err: err}
 		}
-		return nil, Conn{}, err
+		return nil, err
 	}
-	return st, s.markUp(p, st, conn), nil
+	return st, nil
 }
 
 // markUp records that p's handshake is done.
@@ -112,7 +131,9 @@ func (s *Swarm) markUp(p *peer, st *wire.Stream, conn net.Conn) Conn {
 	p.conn.RemoteAddr = conn.RemoteAddr().String()
 	p.conn.RemotePublicKey = st.RemotePublicKey()
 	p.conn.Since = time.Now()
-	p.up = true
+	p.up, p.st = true, st
+	s.dedupLocked(p)
+	s.stats.connected(p.conn.Transport)
 	return p.conn
 }
 
@@ -120,7 +141,10 @@ func (s *Swarm) markUp(p *peer, st *wire.Stream, conn net.Conn) Conn {
 // connection and releases its place.
 func (s *Swarm) serve(ctx context.Context, p *peer, st *wire.Stream, c Conn) {
 	defer s.release(p)
-	s.log.Debug("connected", "id", c.ID, "remote", c.RemoteAddr, "initiator", c.Initiator)
+	if s.holdDuplicate(ctx, p, st) {
+		return
+	}
+	s.log.Debug("connected", "id", c.ID, "remote", c.RemoteAddr, "transport", c.Transport, "initiator", c.Initiator)
 	err := s.opts.Handler(ctx, st, c)
 	if cause := context.Cause(ctx); cause != nil {
 		err = cause

@@ -32,6 +32,8 @@ type Swarm struct {
 	nextID  uint64
 	peers   map[uint64]*peer // admitted connections, handshaken or not
 	keepers map[*Kept]struct{}
+	queue   *peerQueue    // the peers to dial (dialloop.go)
+	freed   chan struct{} // signalled when a place may have come free
 
 	wg      sync.WaitGroup // one per peer and per keeper
 	closing chan struct{}  // closed by Close
@@ -43,6 +45,8 @@ type counters struct {
 	accepted, dialled, rejectedFull atomic.Uint64
 	handshakeFailed, dialFailed     atomic.Uint64
 	acceptErrors                    atomic.Uint64
+	tcp, utp, dhtDropped            atomic.Uint64
+	duplicatesClosed                atomic.Uint64
 }
 
 // New returns a swarm that neither listens nor dials yet.
@@ -53,6 +57,8 @@ func New(opts Options) *Swarm {
 		log:     opts.Logger,
 		peers:   make(map[uint64]*peer),
 		keepers: make(map[*Kept]struct{}),
+		queue:   newPeerQueue(queueConfig{}),
+		freed:   make(chan struct{}, 1),
 		closing: make(chan struct{}),
 	}
 }
@@ -77,9 +83,15 @@ func (s *Swarm) listenLocked() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	if err := s.startUDP(udp); err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
 	s.addr = ln.Addr().(*net.TCPAddr)
+	if s.opts.NoTCP {
+		ln = idle(ln) // for tests: the port refuses TCP
+	}
 	s.ln = ln
-	s.startUDP(udp)
 	if s.listenHook != nil {
 		s.ln = s.listenHook(ln)
 	}
@@ -106,6 +118,8 @@ func (s *Swarm) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	s.bootstrapDHT(ctx)
+	s.startDialLoop(ctx)
+	s.acceptUTP(ctx)
 	s.acceptLoop(ctx, ln)
 	s.leaveAll() // unannounce, within TopicTiming.Unannounce
 	return nil
@@ -138,7 +152,7 @@ func (s *Swarm) acceptLoop(ctx context.Context, ln net.Listener) {
 		conn, err := ln.Accept()
 		if err == nil {
 			backoff = 0
-			s.admitAccepted(ctx, conn)
+			s.admitAccepted(ctx, conn, TransportTCP)
 			continue
 		}
 		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
@@ -171,14 +185,15 @@ func (s *Swarm) sleep(ctx context.Context, d time.Duration) bool {
 // would wait for that very handler.
 func (s *Swarm) Close() error {
 	s.mu.Lock()
+	udp := s.udp
 	if !s.closed {
 		s.closed = true
 		close(s.closing)
 		if s.ln != nil {
 			s.ln.Close()
 		}
-		if s.udp != nil {
-			s.udp.close()
+		if udp != nil {
+			udp.closeDHT() // its walks and holepunches end at once
 		}
 		for k := range s.keepers {
 			k.cancel(ErrClosed)
@@ -192,16 +207,19 @@ func (s *Swarm) Close() error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	if udp != nil {
+		udp.close() // after the connections, so that uTP ones end with a FIN
+	}
 	return nil
 }
 
-// Conns lists the live connections (handshake done), by ID.
+// Conns lists the live connections (handshake done, no duplicate), by ID.
 func (s *Swarm) Conns() []Conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Conn
 	for _, p := range s.peers {
-		if p.up {
+		if p.up && p.dup == nil && !p.self {
 			out = append(out, p.conn)
 		}
 	}
@@ -213,12 +231,16 @@ func (s *Swarm) Conns() []Conn {
 func (s *Swarm) Stats() Stats {
 	c := &s.stats
 	return Stats{
-		Accepted:        c.accepted.Load(),
-		Dialled:         c.dialled.Load(),
-		RejectedFull:    c.rejectedFull.Load(),
-		HandshakeFailed: c.handshakeFailed.Load(),
-		DialFailed:      c.dialFailed.Load(),
-		AcceptErrors:    c.acceptErrors.Load(),
+		Accepted:         c.accepted.Load(),
+		Dialled:          c.dialled.Load(),
+		RejectedFull:     c.rejectedFull.Load(),
+		HandshakeFailed:  c.handshakeFailed.Load(),
+		DialFailed:       c.dialFailed.Load(),
+		AcceptErrors:     c.acceptErrors.Load(),
+		TCP:              c.tcp.Load(),
+		UTP:              c.utp.Load(),
+		DHTDropped:       c.dhtDropped.Load(),
+		DuplicatesClosed: c.duplicatesClosed.Load(),
 	}
 }
 

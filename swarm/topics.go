@@ -109,6 +109,7 @@ func (s *Swarm) Leave(ctx context.Context, t [32]byte) error {
 	delete(s.topics, t)
 	s.mu.Unlock()
 	if tp == nil {
+		s.leftTopic(t) // peers fed by AddPeer
 		return nil
 	}
 	return s.stopTopic(ctx, tp)

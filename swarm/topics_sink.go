@@ -1,19 +1,8 @@
 package swarm
 
-import "context"
+// foundPeer hands a peer that a topic's round found to the queue.
+func (s *Swarm) foundPeer(f Found) { s.AddPeer(f) }
 
-// foundPeer hands a peer that a topic's round found to the connections:
-// for now a dial unless a connection to that address exists.
-// TODO(queue): the peer queue takes this over.
-func (s *Swarm) foundPeer(f Found) {
-	addr := f.Addr.String()
-	for _, c := range s.Conns() {
-		if c.RemoteAddr == addr {
-			return
-		}
-	}
-	go s.Dial(context.Background(), addr)
-}
-
-// leftTopic tells the connections that a topic was left.
-func (s *Swarm) leftTopic([32]byte) {}
+// leftTopic tells the queue that a topic was left: its peers are dialled
+// no more (those connected stay).
+func (s *Swarm) leftTopic(t [32]byte) { s.queue.leave(t) }

@@ -4,23 +4,46 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/hspd/hsp/swarm/dht"
 )
 
-// udpSide is the UDP socket of the swarm's port and what reads it: the
-// DHT node, when the swarm has one (uTP joins it on the same socket).
+// udpSide is the UDP socket of the swarm's port and what runs on it:
+// uTP (in cgo builds) and the DHT node, when the swarm has one. A reader
+// takes the datagrams uTP does not claim off the socket and queues them
+// for one dispatcher, which feeds the DHT node: the reader never waits on
+// the node, so a busy node cannot back libutp's own small queue up.
 type udpSide struct {
-	conn *net.UDPConn
-	node *dht.Node // nil without Options.DHT
-	done chan struct{}
-	once sync.Once
+	sock  *udpSocket
+	node  *dht.Node // nil without Options.DHT
+	queue chan datagram
+	// deliver hands one datagram to the node (tests stall it).
+	deliver atomic.Pointer[func(b []byte, from netip.AddrPort)]
+	dropped *atomic.Uint64 // datagrams dropped with the queue full
+	log     *slog.Logger
+
+	readDone, dispatchDone chan struct{}
+	accepting              sync.WaitGroup // the uTP accept loop
+	nodeOnce, sockOnce     sync.Once
 }
+
+// datagram is one non-uTP datagram waiting for the DHT node.
+type datagram struct {
+	b    []byte
+	from netip.AddrPort
+}
+
+// dhtQueueLen bounds the datagrams waiting for the DHT node; past it they
+// are dropped and counted (Stats.DHTDropped), as a full socket buffer
+// would drop them.
+const dhtQueueLen = 1024
 
 // randomPortTries bounds the search for a random port free on both TCP
 // and UDP.
@@ -69,58 +92,122 @@ func listenUDP(host string, port int) (*net.UDPConn, error) {
 
 const udpReadBuffer = 1 << 20
 
-// startUDP runs the DHT node, if configured, on conn and starts reading.
-func (s *Swarm) startUDP(conn *net.UDPConn) {
-	u := &udpSide{conn: conn, done: make(chan struct{})}
+// startUDP runs uTP, where the build has it, and the DHT node, if
+// configured, on conn and starts reading. Failing that (libutp could not
+// start) conn is closed.
+func (s *Swarm) startUDP(conn *net.UDPConn) error {
+	sock, err := newUDPSocket(conn, s.log)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	u := &udpSide{
+		sock:         sock,
+		queue:        make(chan datagram, dhtQueueLen),
+		dropped:      &s.stats.dhtDropped,
+		log:          s.log,
+		readDone:     make(chan struct{}),
+		dispatchDone: make(chan struct{}),
+	}
 	if s.opts.DHT != nil {
-		send := func(b []byte, to netip.AddrPort) error {
-			_, err := conn.WriteToUDPAddrPort(b, to)
-			return err
-		}
-		u.node = dht.New(send, *s.opts.DHT)
+		u.node = dht.New(sock.writeTo, *s.opts.DHT)
+		deliver := u.node.HandleDatagramFrom
+		u.deliver.Store(&deliver)
 	}
 	s.udp = u
 	go u.read()
+	go u.dispatch()
+	return nil
 }
 
-// read hands every datagram to the DHT node until the socket closes. The
-// node never blocks it for long: it parses, answers and queues under its
-// own lock.
+// read queues every non-uTP datagram for the DHT node until the socket
+// closes, dropping those that find the queue full.
 func (u *udpSide) read() {
-	defer close(u.done)
+	defer close(u.readDone)
+	defer close(u.queue)
 	buf := make([]byte, 65536)
 	for {
-		n, from, err := u.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := u.sock.readFrom(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
+			if !errors.Is(err, net.ErrClosed) {
+				u.log.Warn("udp socket lost; the dht hears nothing more", "err", err)
 			}
-			continue // ICMP errors surface here on Linux; the next read goes on
+			return
 		}
-		if u.node != nil {
-			u.node.HandleDatagramFrom(buf[:n], from)
+		if u.node == nil {
+			continue
+		}
+		select {
+		case u.queue <- datagram{append([]byte(nil), buf[:n]...), from}:
+		default:
+			u.dropped.Add(1)
 		}
 	}
 }
 
-func (u *udpSide) close() {
-	u.once.Do(func() {
+// dispatch feeds the queued datagrams to the DHT node.
+func (u *udpSide) dispatch() {
+	defer close(u.dispatchDone)
+	for d := range u.queue {
+		(*u.deliver.Load())(d.b, d.from)
+	}
+}
+
+// closeDHT closes the DHT node, ending its walks and holepunches; the
+// socket stays open for the uTP connections still closing.
+func (u *udpSide) closeDHT() {
+	u.nodeOnce.Do(func() {
 		if u.node != nil {
 			u.node.Close()
 		}
-		u.conn.Close()
-		<-u.done
 	})
+}
+
+// close closes the DHT node, then the socket and every uTP connection on
+// it, and waits for the reader and the dispatcher.
+func (u *udpSide) close() {
+	u.closeDHT()
+	u.sockOnce.Do(func() {
+		u.sock.close()
+		<-u.readDone
+		<-u.dispatchDone
+		u.accepting.Wait()
+	})
+}
+
+// acceptUTP admits the incoming uTP connections as acceptLoop admits TCP
+// ones, until the socket closes. In a build without uTP it only waits.
+func (s *Swarm) acceptUTP(ctx context.Context) {
+	u := s.udpSide()
+	if u == nil {
+		return
+	}
+	u.accepting.Add(1)
+	go func() {
+		defer u.accepting.Done()
+		for {
+			conn, err := u.sock.accept()
+			if err != nil {
+				return
+			}
+			s.admitAccepted(ctx, conn, TransportUTP)
+		}
+	}()
+}
+
+// udpSide is the port's UDP side, nil before Listen.
+func (s *Swarm) udpSide() *udpSide {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.udp
 }
 
 // DHT is the swarm's DHT node, nil before Listen or without Options.DHT.
 func (s *Swarm) DHT() *dht.Node {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.udp == nil {
-		return nil
+	if u := s.udpSide(); u != nil {
+		return u.node
 	}
-	return s.udp.node
+	return nil
 }
 
 // bootstrapDHT joins the DHT in the background; the node re-bootstraps by
