@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,4 +93,83 @@ func TestCLIReplicateByKey(t *testing.T) {
 			c.fails(7, "no peer of core "+other+" found through the DHT", "replicate", other)
 		})
 	}
+}
+
+// TestCLITenDaemons: ten daemons on one machine share 20 cores, two made
+// by each and announced; each daemon downloads, by key alone and at
+// once, the five cores after its own. Every download completes, every
+// core is equal to its source, and no two connections join the same pair
+// of daemons.
+func TestCLITenDaemons(t *testing.T) {
+	if testing.Short() {
+		t.Skip("ten daemons: skipped with -short")
+	}
+	seed := startDHT(t, nil, "--json").addr
+	const daemons, perDaemon, wants = 10, 2, 5
+	cs := make([]*cli, daemons)
+	type owned struct{ key, data string }
+	var cores []owned
+	for i := range cs {
+		cs[i] = dhtCLI(t, seed)
+		for range perDaemon {
+			key := strings.TrimSpace(cs[i].ok("create"))
+			data := randomFile(t, 256<<10)
+			cs[i].appendFile(key, data)
+			cs[i].announce(key)
+			cores = append(cores, owned{key, data})
+		}
+	}
+	errs := make(chan error, daemons*wants)
+	for i, c := range cs {
+		for j := range wants {
+			want := cores[(perDaemon*(i+1)+j)%len(cores)]
+			go func() {
+				r := c.run(nil, "--json", "replicate", "--timeout", "60s", want.key)
+				if r.code != 0 {
+					errs <- fmt.Errorf("daemon %d, core %s: exit %d: %s", i, want.key[:8], r.code, r.stderr)
+					return
+				}
+				errs <- nil
+			}()
+		}
+	}
+	for range daemons * wants {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	for i, c := range cs {
+		for j := range wants {
+			want := cores[(perDaemon*(i+1)+j)%len(cores)]
+			c.catEquals(want.key, want.data)
+		}
+		peers := jsonOf(t, c.ok("--json", "peers"))["peers"].([]any)
+		seen := map[string]bool{}
+		for _, p := range peers {
+			k := p.(map[string]any)["remotePublicKey"].(string)
+			if seen[k] {
+				t.Errorf("daemon %d has two connections to %s", i, k[:8])
+			}
+			seen[k] = true
+		}
+		st := jsonOf(t, c.ok("--json", "status"))
+		t.Logf("daemon %d: %d connections %v, rss %s", i, len(peers), st["network"].(map[string]any)["connections"], rssOf(t, int(st["pid"].(float64))))
+	}
+}
+
+// rssOf reads a process's resident set size from /proc.
+func rssOf(t *testing.T, pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			return strings.Join(strings.Fields(line)[1:], " ")
+		}
+	}
+	return "?"
 }

@@ -102,15 +102,25 @@ func (w *watch) hopeless(p rpc.DownloadProgress) error {
 	if p.Peers > 0 || p.Done {
 		return nil
 	}
+	since := time.Since(w.began)
+	if w.conns == 0 { // peers from the DHT only: those connected may be there for other cores
+		switch {
+		case p.Lookups > 0 && p.Found == 0 && p.Connections == 0:
+			return noPeerFound(w.key, p) // nobody to ask, after a whole lookup
+		case since <= noChannelGrace:
+			return nil
+		case p.Refused > 0 || p.Connections > 0:
+			return noPeerHasIt(w.key, p, noChannelGrace)
+		case p.Lookups > 0:
+			return noPeerFound(w.key, p)
+		}
+		return nil
+	}
 	if p.Refused > 0 && p.Refused >= max(uint32(w.conns), p.Connections) {
 		return noPeerHasIt(w.key, p, 0)
 	}
-	since := time.Since(w.began)
 	if since > noChannelGrace && p.Connections > 0 {
 		return noPeerHasIt(w.key, p, noChannelGrace)
-	}
-	if w.conns == 0 && p.Connections == 0 && p.Lookups > 0 && (p.Found == 0 || since > noChannelGrace) {
-		return noPeerFound(w.key, p) // nobody to ask, after a whole lookup
 	}
 	return nil
 }

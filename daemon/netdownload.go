@@ -14,6 +14,10 @@ import (
 	"github.com/hspd/hsp/swarm/replicate"
 )
 
+// emptyGrace is how long a download to the peers' length waits, when
+// every peer says the core is empty, for one that has blocks.
+const emptyGrace = 3 * time.Second
+
 // resolvePoll is how often a download to the peers' length looks whether
 // its peers have told their lengths.
 const resolvePoll = 10 * time.Millisecond
@@ -93,9 +97,19 @@ func (d *netDownload) run(ctx context.Context) error {
 func (d *netDownload) resolve(ctx context.Context) (uint64, error) {
 	t := time.NewTicker(resolvePoll)
 	defer t.Stop()
+	var emptySince time.Time // since when every known peer says the core is empty
 	for {
-		if rem := d.h.Remote(); rem.Known > 0 && rem.Known == rem.Peers {
-			end := max(rem.Length, d.c.Length())
+		rem := d.h.Remote()
+		end := max(rem.Length, d.c.Length())
+		switch {
+		case rem.Known == 0 || rem.Known < rem.Peers:
+			emptySince = time.Time{}
+		case end == 0 && emptySince.IsZero():
+			emptySince = time.Now()
+		}
+		// Peers that lack the core too (downloading it, say) say it is
+		// empty: an empty end stands only once no other peer came along.
+		if rem.Known > 0 && rem.Known == rem.Peers && (end > 0 || time.Since(emptySince) >= emptyGrace) {
 			d.mu.Lock()
 			d.end = end
 			d.mu.Unlock()
