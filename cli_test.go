@@ -90,9 +90,19 @@ func (c *cli) ok(args ...string) string {
 	c.t.Helper()
 	r := c.run(nil, args...)
 	if r.code != 0 {
-		c.t.Fatalf("hsp %v exited %d\nstdout: %s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+		c.t.Fatalf("hsp %v exited %d\nstdout: %s\nstderr: %s\n%s", args, r.code, r.stdout, r.stderr, c.logTail())
 	}
 	return r.stdout
+}
+
+// logTail is the end of the home's daemon.log, for a failure's message.
+func (c *cli) logTail() string {
+	b, err := os.ReadFile(filepath.Join(c.home, "daemon.log"))
+	if err != nil {
+		return "(no daemon.log)"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return "daemon.log, last lines:\n" + strings.Join(lines[max(0, len(lines)-40):], "\n")
 }
 
 // fails runs a command that must exit with code and mention want.
@@ -121,6 +131,19 @@ func (c *cli) daemonPid() int {
 		return 0
 	}
 	return pid
+}
+
+// kill9 kills the daemon with SIGKILL and waits until it is gone, so
+// that the next command finds no half-dead socket.
+func (c *cli) kill9() {
+	c.t.Helper()
+	pid := c.daemonPid()
+	syscall.Kill(pid, syscall.SIGKILL)
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			c.t.Fatal("the killed daemon lingers")
+		}
+	}
 }
 
 func (c *cli) stopDaemon() {

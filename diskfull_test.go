@@ -76,13 +76,7 @@ func TestCLIDiskFull(t *testing.T) {
 		t.Fatalf("--json append on a full disk: %d %s", js.code, js.stderr)
 	}
 
-	pid := c.daemonPid()
-	syscall.Kill(pid, syscall.SIGKILL)
-	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the killed daemon lingers")
-		}
-	}
+	c.kill9()
 	start := time.Now()
 	if out := c.ok("cat", key); out != "before\n" { // spawns a daemon on the full disk
 		t.Fatalf("cat after a restart on a full disk: %q", out)

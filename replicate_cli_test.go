@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -178,8 +177,7 @@ func TestCLIReplicateSurvivesKills(t *testing.T) {
 	b, _ := swarmCLI(t)
 	cmd, recs := b.replicateJSON(key, "--peer", addrA)
 	have := waitHave(t, recs, 1)
-	syscall.Kill(a.daemonPid(), syscall.SIGKILL)
-	time.Sleep(100 * time.Millisecond)
+	a.kill9()
 	a.ok("daemon", "start", "--swarm-host", "127.0.0.1", "--swarm-port", port)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("replicate across the server's restart: %v", err)
@@ -194,7 +192,7 @@ func TestCLIReplicateSurvivesKills(t *testing.T) {
 	c, _ := swarmCLI(t)
 	cmd, recs = c.replicateJSON(key, "--peer", addrA)
 	waitHave(t, recs, 1)
-	syscall.Kill(c.daemonPid(), syscall.SIGKILL)
+	c.kill9()
 	cmd.Process.Kill()
 	cmd.Wait()
 	if got := checkAudit(t, c, key); got == 0 || got == n {
