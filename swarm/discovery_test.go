@@ -45,26 +45,17 @@ func TestDiscoveryFindsAnnouncedSwarm(t *testing.T) {
 	a, b := dhtSwarm(t, boot), dhtSwarm(t, boot)
 	waitBootstrapped(t, a)
 	waitBootstrapped(t, b)
-	var topic [32]byte
-	rand.Read(topic[:])
+	f := announcedAt(t, a, b)
+	topic := f.Topic
+	want := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(a.Addr().Port))
+	if f.Addr != want || f.Referrer.String() != boot {
+		t.Fatalf("lookup found %+v, want only %s referred by %s", f, want, boot)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 
-	for range a.Discovery().Announce(ctx, topic, 0).Found() {
-	}
-	l := b.Discovery().Lookup(ctx, topic)
-	var got []Found
-	for f := range l.Found() {
-		got = append(got, f)
-	}
-	must(t, l.Err())
-	want := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(a.Addr().Port))
-	if len(got) != 1 || got[0].Addr != want || got[0].Topic != topic || got[0].Referrer.String() != boot {
-		t.Fatalf("lookup found %+v, want only %s referred by %s", got, want, boot)
-	}
-
 	// A's own lookup never reports A.
-	l = a.Discovery().Lookup(ctx, topic)
+	l := a.Discovery().Lookup(ctx, topic)
 	for f := range l.Found() {
 		t.Fatalf("A found itself: %+v", f)
 	}
@@ -103,4 +94,26 @@ func TestPortUDPTaken(t *testing.T) {
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strings.TrimPrefix(c.LocalAddr().String(), "127.0.0.1:")))
 	must(t, err)
 	ln.Close()
+}
+
+// announcedAt announces a fresh topic from a and returns what b's lookup
+// finds: a, and the node that holds its record.
+func announcedAt(t *testing.T, a, b *Swarm) Found {
+	t.Helper()
+	var topic [32]byte
+	rand.Read(topic[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for range a.Discovery().Announce(ctx, topic, 0).Found() {
+	}
+	l := b.Discovery().Lookup(ctx, topic)
+	var got []Found
+	for f := range l.Found() {
+		got = append(got, f)
+	}
+	must(t, l.Err())
+	if len(got) != 1 {
+		t.Fatalf("lookup found %+v, want a only", got)
+	}
+	return got[0]
 }

@@ -65,28 +65,6 @@ func TestConnectUTPAfterRelayedHolepunch(t *testing.T) {
 		took, rate(total, took), back, rate(total, back))
 }
 
-// announcedAt announces a fresh topic from a and returns what b's lookup
-// finds: a, and the node that holds its record.
-func announcedAt(t *testing.T, a, b *Swarm) Found {
-	t.Helper()
-	var topic [32]byte
-	rand.Read(topic[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for range a.Discovery().Announce(ctx, topic, 0).Found() {
-	}
-	l := b.Discovery().Lookup(ctx, topic)
-	var got []Found
-	for f := range l.Found() {
-		got = append(got, f)
-	}
-	must(t, l.Err())
-	if len(got) != 1 {
-		t.Fatalf("lookup found %+v, want a only", got)
-	}
-	return got[0]
-}
-
 // TestUTPTransfer8MiB: 8 MiB in 64 KiB blocks go over uTP (and, for
 // comparison, over TCP) within the test's minute.
 func TestUTPTransfer8MiB(t *testing.T) {
