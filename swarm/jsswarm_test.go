@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"testing"
@@ -111,12 +112,24 @@ func (p *jsPeer) await(event string) map[string]any {
 func TestJSHyperswarmOverUTP(t *testing.T) {
 	for _, goDials := range []bool{false, true} {
 		name := map[bool]string{false: "js dials", true: "go dials"}[goDials]
-		t.Run(name, func(t *testing.T) { testJSOverUTP(t, goDials) })
+		t.Run(name, func(t *testing.T) { testJSOver(t, TransportUTP, goDials) })
 	}
 }
 
-func testJSOverUTP(t *testing.T, goDials bool) {
+// TestJSHyperswarmTCP is TestJSHyperswarmOverUTP over TCP: the Go swarm
+// listens on and dials TCP, the JS peer dials the peers it finds over TCP
+// alone (tcpOnly: no holepunch, so no uTP to race), and the Go swarm
+// connects without a referrer (TCP alone too).
+func TestJSHyperswarmTCP(t *testing.T) {
+	for _, goDials := range []bool{false, true} {
+		name := map[bool]string{false: "js dials", true: "go dials"}[goDials]
+		t.Run(name, func(t *testing.T) { testJSOver(t, TransportTCP, goDials) })
+	}
+}
+
+func testJSOver(t *testing.T, transport string, goDials bool) {
 	const blocks, blockSize = 16, 64 << 10
+	utp := transport == TransportUTP
 	seed := dhtSeed(t)
 	key := testKey(9)
 	got := make(chan error, 1)
@@ -125,7 +138,7 @@ func testJSOverUTP(t *testing.T, goDials bool) {
 		<-ctx.Done()
 		return nil
 	}
-	s := newSwarm(t, Options{NoTCP: true, DHT: testDHT(seed), Handler: handler, ConnectTimeout: 10 * time.Second})
+	s := newSwarm(t, Options{NoTCP: utp, DHT: testDHT(seed), Handler: handler, ConnectTimeout: 10 * time.Second})
 	start(t, s)
 	waitBootstrapped(t, s)
 	var topic [32]byte
@@ -138,19 +151,23 @@ func testJSOverUTP(t *testing.T, goDials bool) {
 	}
 	js := startJSPeer(t, map[string]any{"bootstrap": []string{seed}, "topic": hex.EncodeToString(topic[:]),
 		"announce": goDials, "lookup": !goDials, "key": hex.EncodeToString(key[:]),
-		"blocks": blocks, "blockSize": blockSize})
+		"blocks": blocks, "blockSize": blockSize, "tcpOnly": !utp})
 	js.await("listening")
 	if goDials {
 		js.await("joined")
 		f := announcedBy(t, s, topic)
-		c, err := s.Connect(ctx, f.Addr, f.Referrer)
+		referrer := f.Referrer
+		if !utp {
+			referrer = netip.AddrPort{} // TCP alone
+		}
+		c, err := s.Connect(ctx, f.Addr, referrer)
 		must(t, err)
-		if c.Transport != TransportUTP {
+		if c.Transport != transport {
 			t.Fatalf("connected over %q", c.Transport)
 		}
 	}
 	conn := js.await("connection")
-	if conn["type"] != TransportUTP || conn["client"] != !goDials {
+	if conn["type"] != transport || conn["socketType"] != transport || conn["client"] != !goDials {
 		t.Fatalf("the JS peer's connection: %v", conn)
 	}
 	hs := js.await("handshake")
@@ -161,7 +178,7 @@ func testJSOverUTP(t *testing.T, goDials bool) {
 		t.Fatal("the Go handler did not finish its exchange")
 	}
 	conns := s.Conns()
-	if len(conns) != 1 || conns[0].Transport != TransportUTP || conns[0].Initiator != goDials {
+	if len(conns) != 1 || conns[0].Transport != transport || conns[0].Initiator != goDials {
 		t.Fatalf("Conns() = %+v", conns)
 	}
 	if hs["remotePublicKey"] != hex.EncodeToString(s.opts.KeyPair.Public[:]) {
