@@ -39,6 +39,7 @@ these flags, which override the file for this start only.
 				Description: "Stopping a home where no daemon runs succeeds. With --connect, stops that daemon.\n\n" + clientExitStatus()},
 			{Name: "status", Usage: "describe the running daemon; never starts one", Action: daemonStatus,
 				Description: clientExitStatus()},
+			daemonInstallServiceCommand(),
 		},
 	}
 }

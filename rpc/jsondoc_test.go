@@ -45,6 +45,7 @@ func docExamples() [][]any {
 		{DeleteResult{Key: docKey, Deleted: true}},
 		{DaemonResult{Running: true, Started: true, Home: "…", Socket: "…", Pid: 4242},
 			DaemonResult{Running: false, Stopped: true, Home: "…", Socket: "…", Pid: 4242}},
+		{ServiceResult{Path: "/home/me/.config/systemd/user/hsp.service", Written: true}},
 		{ReplicateProgress{Type: "progress", Key: docKey, ElapsedMs: 250, DownloadProgress: DownloadProgress{
 			End: 10000, Have: 4096, DownloadedBlocks: 4096, DownloadedBytes: 4 << 20, Peers: 1, Known: 1,
 			RemoteLength: 10000, Connections: 1}},

@@ -134,3 +134,11 @@ type ReplicateDone struct {
 	Peers            uint32 `json:"peers"`
 	ElapsedMs        uint64 `json:"elapsedMs"`
 }
+
+// ServiceResult is what `hsp daemon install-service` did.
+type ServiceResult struct {
+	// Path is the systemd user unit's file.
+	Path string `json:"path"`
+	// Written is false when an equal unit was there already.
+	Written bool `json:"written"`
+}
