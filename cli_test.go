@@ -382,7 +382,7 @@ func TestCLICompletion(t *testing.T) {
 			t.Errorf("completion candidates lack %q:\n%s", cmd, out)
 		}
 	}
-	if out := c.ok("daemon", "", "--generate-bash-completion"); out != "start\nstop\nstatus\n" {
+	if out := c.ok("daemon", "", "--generate-bash-completion"); out != "start\nstop\nstatus\ninstall-service\n" {
 		t.Errorf("daemon's completion candidates: %q", out)
 	}
 }
