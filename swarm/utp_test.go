@@ -162,15 +162,10 @@ func TestUTPGarbageFlood(t *testing.T) {
 	flood(t, portOf(a), 20000)
 	r.alive()
 
-	pinger, err := dht.Listen("127.0.0.1:0", dht.Options{})
-	must(t, err)
-	defer pinger.Close()
+	dhtAnswers(t, a, "after the flood")
+	eventually(t, "the flood's connections to time out", func() bool { return a.admitted() == 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
 	defer cancel()
-	if _, err := pinger.Ping(ctx, portOf(a)); err != nil {
-		t.Fatalf("the dht after the flood: %v", err)
-	}
-	eventually(t, "the flood's connections to time out", func() bool { return a.admitted() == 0 })
 	b := newSwarm(t, Options{DHT: testDHT(seed), ConnectTimeout: 5 * time.Second})
 	must(t, b.Listen())
 	c, err := b.Connect(ctx, portOf(a), netip.MustParseAddrPort(seed))
@@ -288,14 +283,7 @@ func TestDHTQueueDrops(t *testing.T) {
 	close(release)
 	eventually(t, "the queue to drain", func() bool { return delivered.Load() == 1+dhtQueueLen })
 	start(t, a)
-	pinger, err := dht.Listen("127.0.0.1:0", dht.Options{})
-	must(t, err)
-	defer pinger.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
-	defer cancel()
-	if _, err := pinger.Ping(ctx, portOf(a)); err != nil {
-		t.Fatalf("the dht after the drops: %v", err)
-	}
+	dhtAnswers(t, a, "after the drops")
 }
 
 // TestConnectBothFail: with nothing on the port and a referrer that never
@@ -336,5 +324,18 @@ func eventuallyf(t *testing.T, cond func() string) {
 			t.Fatalf("timed out waiting for %s", msg)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// dhtAnswers fails the test unless s's DHT node answers a ping.
+func dhtAnswers(t *testing.T, s *Swarm, when string) {
+	t.Helper()
+	pinger, err := dht.Listen("127.0.0.1:0", dht.Options{})
+	must(t, err)
+	defer pinger.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if _, err := pinger.Ping(ctx, portOf(s)); err != nil {
+		t.Fatalf("the dht %s: %v", when, err)
 	}
 }
