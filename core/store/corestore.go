@@ -105,7 +105,8 @@ func (s *Store) Delete(ctx context.Context, key core.Key) error {
 	return nil
 }
 
-// deleteCore removes key's record and data in one synced batch.
+// deleteCore removes key's record and data, with its remembered network
+// configuration and its seed, in one synced batch.
 func (s *Store) deleteCore(ctx context.Context, key core.Key) error {
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
@@ -129,6 +130,8 @@ func (s *Store) deleteCore(ctx context.Context, key core.Key) error {
 	b.DeleteRange(lower, upper, nil)
 	b.Delete(recordKey(key), nil)
 	b.Delete(discKey(key.DiscoveryKey()), nil)
+	b.Delete(topicKey(key.DiscoveryKey()), nil)
+	b.Delete(seedKey(key), nil)
 	if err := s.db.Apply(b, pebble.Sync); err != nil {
 		return fmt.Errorf("write deletion: %w", err)
 	}

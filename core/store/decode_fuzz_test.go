@@ -53,3 +53,22 @@ func FuzzDecodeValues(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeTopicConfig(f *testing.F) {
+	k := topicKey(core.DiscoveryKey{7})
+	f.Add(k, TopicConfig{Announce: true, Lookup: true}.encode())
+	f.Add(k, TopicConfig{}.encode())
+	f.Add(k[:5], []byte{1, 4})
+	f.Fuzz(func(t *testing.T, k, v []byte) {
+		c, err := decodeTopicConfig(k, v)
+		if err != nil {
+			if !errors.Is(err, core.ErrCorrupt) {
+				t.Fatalf("not ErrCorrupt: %v", err)
+			}
+			return
+		}
+		if !bytes.Equal(c.encode(), v) || !bytes.Equal(topicKey(c.DiscoveryKey), k) {
+			t.Fatalf("topic %+v re-encodes differently", c)
+		}
+	})
+}

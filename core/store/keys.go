@@ -16,6 +16,8 @@ const (
 	prefixRecord  = 'k' // k ‖ public key → core record
 	prefixDiscKey = 'd' // d ‖ discovery key → public key
 	prefixCore    = 'c' // c ‖ core id (u64be) ‖ kind ‖ … → one core's data
+	prefixTopic   = 'n' // n ‖ discovery key → remembered network configuration
+	prefixSeed    = 's' // s ‖ public key → a core the daemon seeds
 )
 
 // Kinds of per-core keys, the byte after c ‖ core id.
