@@ -101,6 +101,8 @@ type qentry struct {
 	retries  int
 	tried    bool          // handed out at least once
 	proven   bool          // connected at least once
+	dialing  bool          // handed out, its dial not reported yet
+	dials    int           // dials reported (flush.go waits on it)
 	slot     int           // index in ready[priority] while queued
 	timer    stopper       // the retry pause or the forgetting, while waiting or dropped
 	dropEl   *list.Element // in dropped while dropped
@@ -195,7 +197,7 @@ func (q *peerQueue) next() (queuedPeer, bool) {
 		if n := len(q.ready[p]); n > 0 {
 			e := q.ready[p][q.cfg.rand.IntN(n)]
 			q.unqueue(e)
-			e.state, e.tried = stateActive, true
+			e.state, e.tried, e.dialing = stateActive, true, true
 			return queuedPeer{Addr: e.addr, Referrer: e.referrer, Local: e.local, Priority: e.priority}, true
 		}
 	}
@@ -256,6 +258,10 @@ func (q *peerQueue) report(addr netip.AddrPort, f func(*qentry)) {
 	e := q.entries[addr]
 	if q.closed || e == nil || e.state != stateActive {
 		return
+	}
+	if e.dialing {
+		e.dialing = false
+		e.dials++
 	}
 	f(e)
 	if e.state != stateActive && len(e.topics) == 0 {

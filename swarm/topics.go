@@ -65,6 +65,8 @@ type topic struct {
 	done    chan struct{}
 	refresh time.Duration // the next Refresh's spacing
 	last    time.Time     // when the last round ended
+	started int           // rounds started; status.Rounds counts those ended
+	ended   chan struct{} // closed (and replaced) when a round ends
 }
 
 // Join starts the topic's loop, or changes what it is joined for (a new
@@ -92,7 +94,7 @@ func (s *Swarm) Join(t [32]byte, opts JoinOptions) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tp := &topic{status: TopicStatus{Topic: t, JoinOptions: opts}, wake: make(chan struct{}, 1),
-		cancel: cancel, done: make(chan struct{}), refresh: s.opts.Topics.RefreshMin}
+		cancel: cancel, done: make(chan struct{}), refresh: s.opts.Topics.RefreshMin, ended: make(chan struct{})}
 	if s.topics == nil {
 		s.topics = map[[32]byte]*topic{}
 	}
@@ -104,15 +106,23 @@ func (s *Swarm) Join(t [32]byte, opts JoinOptions) error {
 // Leave stops the topic's loop and, if it was announced, asks the DHT to
 // drop our record, within ctx and TopicTiming.Unannounce.
 func (s *Swarm) Leave(ctx context.Context, t [32]byte) error {
+	return s.detach(t)(ctx)
+}
+
+// detach takes the topic out of the joined ones at once (a Join after it
+// starts afresh) and returns what ends its loop and unannounces it.
+func (s *Swarm) detach(t [32]byte) (stop func(context.Context) error) {
 	s.mu.Lock()
 	tp := s.topics[t]
 	delete(s.topics, t)
 	s.mu.Unlock()
 	if tp == nil {
-		s.leftTopic(t) // peers fed by AddPeer
-		return nil
+		return func(context.Context) error {
+			s.leftTopic(t) // peers fed by AddPeer
+			return nil
+		}
 	}
-	return s.stopTopic(ctx, tp)
+	return func(ctx context.Context) error { return s.stopTopic(ctx, tp) }
 }
 
 func (s *Swarm) stopTopic(ctx context.Context, tp *topic) error {
@@ -237,6 +247,7 @@ func (s *Swarm) waitRound(ctx context.Context, tp *topic, found int) bool {
 func (s *Swarm) topicRound(ctx context.Context, d Discovery, tp *topic) int {
 	tp.mu.Lock()
 	opts := tp.status.JoinOptions
+	tp.started++
 	tp.mu.Unlock()
 	var l *Lookup
 	if opts.Announce {
@@ -256,6 +267,8 @@ func (s *Swarm) topicRound(ctx context.Context, d Discovery, tp *topic) int {
 	tp.status.Rounds++
 	tp.status.Found += found
 	tp.status.Err = err
+	close(tp.ended)
+	tp.ended = make(chan struct{})
 	tp.mu.Unlock()
 	if err != nil && ctx.Err() == nil {
 		s.log.Debug("topic round failed", "topic", hex.EncodeToString(tp.status.Topic[:4]), "err", err)

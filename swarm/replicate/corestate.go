@@ -86,7 +86,9 @@ func (cs *coreState) stop() { cs.cancel() }
 // it fetches every block its peers have.
 func (cs *coreState) downloading() bool { return !cs.c.Writable() }
 func (cs *coreState) full() bool        { return cs.downloading() && !cs.opts.Sparse }
-func (cs *coreState) uploading() bool   { return !cs.opts.NoUpload }
+func (cs *coreState) uploading() bool {
+	return !cs.opts.NoUpload && (cs.opts.Serve == nil || cs.opts.Serve())
+}
 
 // has reports whether block i is stored; a closed core has everything, so
 // that nothing more is asked for it.

@@ -280,3 +280,16 @@ func (h *Handle) Remove() {
 	}
 	r.release(cs)
 }
+
+// PeerHas reports whether a peer replicating the core now announced block
+// i (and uploads).
+func (h *Handle) PeerHas(i uint64) bool {
+	h.cs.mu.Lock()
+	defer h.cs.mu.Unlock()
+	for _, pc := range h.cs.chans {
+		if pc.remoteUploading && pc.remote.get(i) {
+			return true
+		}
+	}
+	return false
+}

@@ -37,6 +37,10 @@ type CoreOptions struct {
 	Sparse bool
 	// NoUpload: answer no requests and say uploading: false.
 	NoUpload bool
+	// Serve, if set, is asked before each upload (and for the Status a
+	// channel opens with): false answers no requests, as NoUpload. It
+	// runs with the core's lock held and must not block.
+	Serve func() bool
 	// OnEvent, if set, receives the core's replication events. It runs
 	// with the core's lock held: it must not block nor call back into the
 	// replicator.

@@ -40,6 +40,9 @@ func TestRemoteTellsPeersLengthsAndRefusals(t *testing.T) {
 	if r := h.Remote(); r.Peers != 1 || r.Length != 50 || r.Refused != 1 {
 		t.Fatalf("with a holder: %+v, want 1 peer of length 50 and 1 refusal", r)
 	}
+	if !h.PeerHas(0) || !h.PeerHas(49) || h.PeerHas(50) {
+		t.Fatalf("PeerHas: 0 %v, 49 %v, 50 %v; want the holder's 50 blocks", h.PeerHas(0), h.PeerHas(49), h.PeerHas(50))
+	}
 }
 
 // TestReleaseRunsWhenAServedCoreIsForgotten: a core a Lookup found is
