@@ -25,7 +25,8 @@ func dhtCLI(t *testing.T, boot string) *cli {
 }
 
 // announce has c's daemon announce the core's topic (configure, as an
-// app would; `hsp seed` is the networker's).
+// app would, remembered so that it outlives this client's session;
+// `hsp seed` also downloads).
 func (c *cli) announce(key string) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -38,7 +39,7 @@ func (c *cli) announce(key string) {
 	must(c.t, err)
 	var dk rpc.DiscoveryKey
 	copy(dk[:], raw)
-	must(c.t, client.Configure(ctx, dk, rpc.ConfigureOptions{Announce: true}))
+	must(c.t, client.Configure(ctx, dk, rpc.ConfigureOptions{Announce: true, Remember: true}))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		ts, err := client.TopicStatus(ctx, dk)

@@ -60,6 +60,8 @@ func daemonFlags() []cli.Flag {
 		&cli.IntFlag{Name: "swarm-port", Usage: "listen for peers on `PORT`, from the start (default: a random port, chosen on first need and remembered in the config file)"},
 		&cli.IntFlag{Name: "max-peers", Value: 256, Usage: "keep at most `N` replication connections"},
 		&cli.StringFlag{Name: "bootstrap", EnvVars: []string{"HSP_BOOTSTRAP"}, Usage: "join the DHT through the nodes `HOST:PORT,...` (none: no other node; default: the public Hyperswarm 2 nodes)"},
+		&cli.StringFlag{Name: "stun", Usage: "ask the STUN servers `HOST:PORT,...` for the public address, from the swarm's UDP port (default: none; the DHT's nodes tell it too)"},
+		&cli.StringFlag{Name: "serve", Value: "all", Usage: "serve peers `WHICH` stored cores: all (any a peer knows the key of) or announced"},
 		&cli.StringFlag{Name: "trace", EnvVars: []string{"HSP_TRACE"}, Usage: "log everything, debug included, of the subsystems `PKG,...` (gc, capnp, swarm, ...; all for every one)"},
 	}
 }
@@ -132,6 +134,10 @@ func daemonOptions(set map[string]string, logTo io.Writer) (daemon.Options, erro
 	if v, ok := set["bootstrap"]; ok {
 		opts.Bootstrap, _ = parseBootstrap(v)
 	}
+	if v, ok := set["stun"]; ok {
+		opts.STUN, _ = parseSTUN(v)
+	}
+	opts.ServeAnnounced = set["serve"] == "announced"
 	if v, ok := set["reserve"]; ok {
 		opts.Reserve, err = reserveOf(v)
 	}

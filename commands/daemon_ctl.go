@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -111,7 +112,7 @@ func daemonStop(c *cli.Context) error {
 		err = client.Stop(c.Context)
 		client.Close()
 		if err == nil || errors.Is(err, rpc.ErrDaemonUnreachable) { // it may hang up before answering
-			err = waitGone(c, st.Socket, remote, 15*time.Second)
+			err = waitGone(c, st.Socket, remote, st.Pid, 15*time.Second)
 			res.Stopped = err == nil
 		}
 	}
@@ -130,9 +131,10 @@ func daemonStop(c *cli.Context) error {
 	})
 }
 
-// waitGone waits until the stopped daemon is gone: its socket removed, or
+// waitGone waits until the stopped daemon is gone: its socket removed and
+// its process ended (so its home's lock is free for the next start), or
 // its TCP address no longer answering.
-func waitGone(c *cli.Context, socket, remote string, wait time.Duration) error {
+func waitGone(c *cli.Context, socket, remote string, pid uint32, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
 		if remote != "" {
@@ -141,7 +143,7 @@ func waitGone(c *cli.Context, socket, remote string, wait time.Duration) error {
 			} else {
 				client.Close()
 			}
-		} else if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) {
+		} else if _, err := os.Stat(socket); errors.Is(err, os.ErrNotExist) && processGone(pid) {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -182,4 +184,23 @@ func dialHome(c *cli.Context, p home.Paths) (*rpc.Client, error) {
 		}
 	}
 	return nil, err
+}
+
+// processGone reports whether process pid has ended (or is a zombie,
+// which holds no lock); 0 is an unknown pid, taken as gone.
+func processGone(pid uint32) bool {
+	if pid == 0 {
+		return true
+	}
+	if err := syscall.Kill(int(pid), 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false // alive, and no /proc to tell a zombie (not Linux)
+	}
+	// pid (comm) state ...: the state follows the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }

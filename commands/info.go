@@ -62,6 +62,16 @@ func info(c *cli.Context, client *rpc.Client) error {
 	})
 }
 
+// networkLine is a core's place in the swarm as hyp's info puts it: "2
+// connected · seeding".
+func networkLine(ci rpc.CoreInfo) string {
+	s := fmt.Sprintf("%d connected · ", ci.Peers)
+	if ci.Seeding {
+		return s + "seeding"
+	}
+	return s + "not seeding"
+}
+
 func printCoreInfo(out *output, w io.Writer, ci rpc.CoreInfo) {
 	row := func(name, format string, args ...any) {
 		out.dim.Fprintf(w, "%-13s ", name)
@@ -73,6 +83,8 @@ func printCoreInfo(out *output, w io.Writer, ci rpc.CoreInfo) {
 	row("length", "%d blocks, %d bytes (%s)", ci.Length, ci.ByteLength, humanBytes(ci.ByteLength))
 	row("downloaded", "%d blocks", ci.Downloaded)
 	row("writable", "%v", ci.Writable)
+	row("network", "%s", networkLine(ci))
+	row("transfer", "%s up, %s down", humanBytes(ci.UploadedBytes), humanBytes(ci.DownloadedBytes))
 	if ci.Name != "" {
 		row("name", "%s", printable(ci.Name))
 	}

@@ -64,20 +64,22 @@ func printCoreTable(out *output, w io.Writer, cores []rpc.CoreInfo, long bool) {
 	if !long {
 		keyWidth = shortKeys(keys)
 	}
-	rows := [][]string{{"KEY", "LENGTH", "BYTES", "WRITABLE", "NAME"}}
+	rows := [][]string{{"KEY", "LENGTH", "BYTES", "WRITABLE", "PEERS", "SEEDING", "NAME"}}
 	for i, ci := range cores {
 		rows = append(rows, []string{keys[i][:keyWidth], strconv.FormatUint(ci.Length, 10),
-			humanBytes(ci.ByteLength), yesNo(ci.Writable), printable(ci.Name)})
+			humanBytes(ci.ByteLength), yesNo(ci.Writable), strconv.FormatUint(uint64(ci.Peers), 10),
+			yesNo(ci.Seeding), printable(ci.Name)})
 	}
-	widths := make([]int, 4)
+	widths := make([]int, 6)
 	for _, r := range rows {
 		for j := range widths {
 			widths[j] = max(widths[j], len(r[j]))
 		}
 	}
 	for i, r := range rows {
-		line := fmt.Sprintf("%-*s  %*s  %*s  %-*s  ", widths[0], r[0], widths[1], r[1], widths[2], r[2], widths[3], r[3])
-		name := r[4]
+		line := fmt.Sprintf("%-*s  %*s  %*s  %-*s  %*s  %-*s  ", widths[0], r[0], widths[1], r[1], widths[2], r[2],
+			widths[3], r[3], widths[4], r[4], widths[5], r[5])
+		name := r[6]
 		if room := lsWidth - len(line); !long && utf8.RuneCountInString(name) > room {
 			name = cut(name, max(room, 4))
 		}

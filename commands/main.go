@@ -39,7 +39,7 @@ func newApp(out *output) *cli.App {
 		Before:               func(c *cli.Context) error { out.setup(c); return nil },
 		Action:               appAction,
 		Commands: []*cli.Command{
-			createCommand(), appendCommand(), catCommand(), infoCommand(), lsCommand(), replicateCommand(), peersCommand(),
+			createCommand(), appendCommand(), catCommand(), infoCommand(), lsCommand(), replicateCommand(), seedCommand(), unseedCommand(), peersCommand(),
 			dhtCommand(), rmCommand(), statusCommand(), daemonCommand(), configCommand(), completionCommand(), manCommand(),
 		},
 	}

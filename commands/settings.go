@@ -37,6 +37,29 @@ var settings = []setting{
 	{"swarm-port", "the swarm's port for peers (default: random, chosen on first need and remembered here)", checkPort},
 	{"max-peers", "replication connections at most", checkCount},
 	{"bootstrap", "the DHT's bootstrap nodes, HOST:PORT,... (none: no other node; default: the public Hyperswarm 2 ones)", checkBootstrap},
+	{"stun", "STUN servers asked for the public address, HOST:PORT,... (default: none)", checkSTUN},
+	{"serve", "which stored cores peers get: all (who knows the key) or announced", checkServe},
+}
+
+func checkSTUN(v string) error {
+	_, err := parseSTUN(v)
+	return err
+}
+
+// parseSTUN reads a STUN server list as parseBootstrap does, without its
+// "none".
+func parseSTUN(v string) ([]string, error) {
+	if strings.TrimSpace(v) == noBootstrap {
+		return nil, fmt.Errorf("%q: leave the setting unset for no STUN server", v)
+	}
+	return parseBootstrap(v)
+}
+
+func checkServe(v string) error {
+	if v != "all" && v != "announced" {
+		return fmt.Errorf("%q: give all or announced", v)
+	}
+	return nil
 }
 
 func settingOf(key string) (setting, error) {

@@ -90,10 +90,12 @@ func (b *backend) List(ctx context.Context) ([]rpc.CoreInfo, error) {
 	}
 	out := make([]rpc.CoreInfo, len(infos))
 	for i, in := range infos {
+		n := b.net.CoreNetwork(in.Key)
 		out[i] = rpc.CoreInfo{
 			Key: in.Key, DiscoveryKey: in.DiscoveryKey,
 			Length: in.Length, ByteLength: in.ByteLength, Writable: in.Writable,
 			Name: in.Name, Loaded: b.loaded.isLoaded(in.Key),
+			Seeding: n.Seeding, Peers: n.Peers, UploadedBytes: n.UploadedBytes, DownloadedBytes: n.DownloadedBytes,
 		}
 	}
 	return out, nil
@@ -101,6 +103,11 @@ func (b *backend) List(ctx context.Context) ([]rpc.CoreInfo, error) {
 
 // Delete removes a core no client uses, unloading it first if it idles.
 func (b *backend) Delete(ctx context.Context, key core.Key) error {
+	if b.net.CoreNetwork(key).Seeding {
+		if err := b.net.Unseed(ctx, key); err != nil {
+			return fmt.Errorf("delete core %s: unseed it: %w", key, err)
+		}
+	}
 	if !b.loaded.unload(key) {
 		return fmt.Errorf("delete core %s: a client has it open: %w", key, store.ErrInUse)
 	}

@@ -62,6 +62,12 @@ type Options struct {
 	// Bootstrap lists the DHT's bootstrap nodes as HOST:PORT; nil means
 	// DefaultBootstrap, an empty list none (the node is a seed).
 	Bootstrap []string
+	// STUN lists STUN servers (HOST:PORT) asked for our public address
+	// from the swarm's UDP socket; none by default.
+	STUN []string
+	// ServeAnnounced serves peers only the cores the daemon announces;
+	// by default a peer that knows a stored core's key gets it.
+	ServeAnnounced bool
 }
 
 // DefaultBootstrap is the public Hyperswarm 2 bootstrap list, as
@@ -151,6 +157,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.swarm = newSwarmNet(d.log.With("pkg", "net"), d.store, d.loaded, swarmOptions{
 		host: d.opts.SwarmHost, port: d.opts.SwarmPort, eager: d.opts.SwarmPort != 0,
 		maxPeers: d.opts.MaxPeers, remember: d.rememberSwarmPort, bootstrap: d.bootstrap(),
+		stun: d.opts.STUN, serveAnnounced: d.opts.ServeAnnounced,
 	})
 	d.net = d.swarm
 	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded, d.net), d.serverOptions())

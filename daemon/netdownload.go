@@ -194,7 +194,13 @@ func (s *swarmNet) fetch(ctx context.Context, c *store.Handle, index uint64, opt
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	b, err := s.handle(c).Get(ctx, index)
+	h := s.handle(c)
+	if !h.PeerHas(index) {
+		if err := s.awaitHolder(ctx, c, h, index); err != nil {
+			return nil, err
+		}
+	}
+	b, err := h.Get(ctx, index)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		return nil, fmt.Errorf("get block %d: %w", index, err)
 	}
@@ -310,4 +316,67 @@ func (s *swarmNet) onExtension(peer replicate.PeerInfo, dk core.DiscoveryKey, na
 		default:
 		}
 	}
+}
+
+// settleTimeout bounds how long a get, once the swarm flushed, waits for
+// the peers connected to tell whether they have the core.
+const settleTimeout = 3 * time.Second
+
+// awaitHolder waits, for a get of block index that no peer has announced,
+// until a peer has it or everyone findable was tried: the core's topic is
+// looked up (hyperswarm2.md §7 "Flush": the lookup ended and every peer
+// found was dialled), and every peer connected has told whether it has
+// the core. Then, with nobody having the block, it is ErrUnavailable,
+// not a wait without end. The block arriving meanwhile ends it too; a
+// block past the length of every peer replicating the core is waited
+// for, as the writer's next append.
+func (s *swarmNet) awaitHolder(ctx context.Context, c *store.Handle, h *replicate.Handle, index uint64) error {
+	dk := c.DiscoveryKey()
+	stop, err := s.discover(dk)
+	if err != nil {
+		return fmt.Errorf("get block %d: %w", index, err)
+	}
+	defer stop()
+	if err := s.sw.Flush(ctx, dk); err != nil {
+		return fmt.Errorf("get block %d: %w", index, err)
+	}
+	settle, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	t := time.NewTicker(resolvePoll)
+	defer t.Stop()
+	for {
+		if h.PeerHas(index) {
+			return nil
+		}
+		if has, _ := c.Has(ctx, index); has {
+			return nil
+		}
+		rem := h.Remote()
+		if rem.Known+rem.Refused >= len(s.sw.Conns()) {
+			break // everyone connected told us
+		}
+		select {
+		case <-t.C:
+		case <-settle.Done():
+			if ctx.Err() != nil {
+				return fmt.Errorf("get block %d: %w", index, ctx.Err())
+			}
+			return s.unavailable(c, index)
+		}
+	}
+	if rem := h.Remote(); h.PeerHas(index) || (rem.Peers > 0 && index >= max(rem.Length, c.Length())) {
+		return nil // had, or past every length a peer has: wait for its append
+	}
+	return s.unavailable(c, index)
+}
+
+// unavailable is the error of a get whose block no peer has.
+func (s *swarmNet) unavailable(c *store.Handle, index uint64) error {
+	rem := s.handle(c).Remote()
+	found := uint32(0)
+	if t, _ := s.TopicStatus(context.Background(), c.DiscoveryKey()); t.Lookup {
+		found = t.Found
+	}
+	return fmt.Errorf("get block %d of core %s: no peer has it (the DHT found %d peers; %d replicate the core, %d do not have it): %w",
+		index, c.Key(), found, rem.Peers, rem.Refused, rpc.ErrUnavailable)
 }

@@ -20,6 +20,8 @@ type network interface {
 	Download(ctx context.Context, c *store.Handle, r rpc.DownloadRange) (rpc.LocalDownload, error)
 	// Extension registers an extension of c.
 	Extension(c *store.Handle, name string, onMessage func(peer core.Key, data []byte)) (rpc.LocalExtension, error)
+	// CoreNetwork is a core's part in the swarm.
+	CoreNetwork(key core.Key) rpc.CoreNetwork
 }
 
 // localCore is a loaded core as the RPC server sees it: the store's handle,
@@ -67,6 +69,9 @@ func (c localCore) Seek(ctx context.Context, byteOffset uint64) (uint64, uint64,
 	}
 	return i, off, err
 }
+
+// NetworkInfo tells the core's part in the swarm, for its CoreInfo.
+func (c localCore) NetworkInfo() rpc.CoreNetwork { return c.net.CoreNetwork(c.Key()) }
 
 // Follow forwards the core's replication events (rpc.EventSource).
 func (c localCore) Follow(fn func(rpc.Event)) (stop func()) {

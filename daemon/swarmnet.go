@@ -28,6 +28,10 @@ type swarmOptions struct {
 	bootstrap []string
 	// remember keeps a randomly chosen port for the next start.
 	remember func(port int) error
+	// stun lists the STUN servers asked for our public address.
+	stun []string
+	// serveAnnounced serves peers only the announced cores.
+	serveAnnounced bool
 }
 
 // swarmNet is the daemon's network: the swarm's connections, each running
@@ -54,8 +58,11 @@ type swarmNet struct {
 	events  map[core.Key]*coreEvents       // their subscribers
 	exts    map[core.DiscoveryKey][]*netExtension
 
-	joinMu sync.Mutex // serialises the swarm's joins and leaves
-	joins  map[core.DiscoveryKey]join
+	nw        *swarm.Networker
+	downloads atomic.Uint64 // numbers the downloads' networker owners
+
+	seedMu sync.Mutex
+	seeds  map[core.Key]*seedRun
 }
 
 var _ network = (*swarmNet)(nil)
@@ -65,7 +72,7 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 		log: log, store: st, loaded: loaded, opts: opts,
 		need: make(chan struct{}), up: make(chan struct{}), handles: map[core.Key]*replicate.Handle{},
 		events: map[core.Key]*coreEvents{}, exts: map[core.DiscoveryKey][]*netExtension{},
-		joins: map[core.DiscoveryKey]join{},
+		seeds: map[core.Key]*seedRun{},
 	}
 	kp := wire.ReplicationKeyPair(st.MasterKey())
 	s.pub = core.Key(kp.Public)
@@ -75,6 +82,7 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 		Handler: s.serve, Logger: log.With("pkg", "swarm"),
 		DHT: &dht.Options{Bootstrap: opts.bootstrap, Logger: log.With("pkg", "dht")},
 	})
+	s.nw = swarm.NewNetworker(s.sw, topicMemory{st})
 	loaded.onClose = s.unloaded
 	return s
 }
@@ -84,7 +92,7 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 // answered to every network call; the daemon goes on serving locally.
 func (s *swarmNet) Run(ctx context.Context) error {
 	defer s.rep.Close()
-	if !s.opts.eager {
+	if !s.opts.eager && !s.remembers(ctx) {
 		select {
 		case <-s.need:
 		case <-ctx.Done():
@@ -106,6 +114,8 @@ func (s *swarmNet) Run(ctx context.Context) error {
 	}
 	close(s.up)
 	s.log.Info("swarm listening", "addr", s.sw.Addr().String(), "publicKey", s.pub.String())
+	go s.rejoin(ctx)
+	defer s.stopSeeds()
 	return s.sw.Run(ctx)
 }
 
@@ -141,6 +151,9 @@ func (s *swarmNet) serve(ctx context.Context, st *wire.Stream, c swarm.Conn) err
 // lookup serves a stored core a peer opens: the loaded set lends it for
 // as long as the replicator serves it.
 func (s *swarmNet) lookup(ctx context.Context, dk core.DiscoveryKey) (replicate.Core, replicate.CoreOptions, bool) {
+	if s.opts.serveAnnounced && !s.announced(dk) {
+		return nil, replicate.CoreOptions{}, false
+	}
 	key, err := s.store.Lookup(ctx, dk)
 	if err != nil {
 		return nil, replicate.CoreOptions{}, false
@@ -153,6 +166,11 @@ func (s *swarmNet) lookup(ctx context.Context, dk core.DiscoveryKey) (replicate.
 		return nil, replicate.CoreOptions{}, false
 	}
 	return h.Hypercore, replicate.CoreOptions{Sparse: true, Release: release}, true
+}
+
+// announced reports whether the daemon announces dk.
+func (s *swarmNet) announced(dk core.DiscoveryKey) bool {
+	return s.nw.Status(dk).Effective.Announce
 }
 
 // handle adds c to the replicator (once), so that it is opened with every
@@ -168,12 +186,17 @@ func (s *swarmNet) handle(c *store.Handle) *replicate.Handle {
 			s.events[c.Key()] = ev
 		}
 		hold := &peerHold{loaded: s.loaded, key: c.Key()}
-		h = s.rep.Add(c.Hypercore, replicate.CoreOptions{Sparse: true, OnEvent: func(e replicate.Event) {
+		opts := replicate.CoreOptions{Sparse: true, OnEvent: func(e replicate.Event) {
 			hold.on(e)
 			if ev.listened() { // an event a block: built only for subscribers
 				ev.dispatch(s.eventOf(e))
 			}
-		}})
+		}}
+		if s.opts.serveAnnounced {
+			dk := c.DiscoveryKey()
+			opts.Serve = func() bool { return s.announced(dk) }
+		}
+		h = s.rep.Add(c.Hypercore, opts)
 		s.handles[c.Key()] = h
 	}
 	return h

@@ -28,8 +28,18 @@ type Backend interface {
 // announces and looks up, and the peers it is connected to. A daemon
 // without networking answers every call with ErrNetworkUnavailable.
 type Network interface {
-	// Configure joins or leaves a discovery key; see ConfigureOptions.
-	Configure(ctx context.Context, dk core.DiscoveryKey, opts ConfigureOptions) error
+	// Configure sets how one client session wants a discovery key joined;
+	// see ConfigureOptions. The daemon joins each key for the OR of what
+	// its sessions configured and of what is remembered.
+	Configure(ctx context.Context, session SessionID, dk core.DiscoveryKey, opts ConfigureOptions) error
+	// EndSession drops every configuration of a session, which ended;
+	// remembered ones stay.
+	EndSession(ctx context.Context, session SessionID)
+	// Seed seeds a core: announced and looked up, remembered, and
+	// downloaded whole and live, across restarts. Unseed undoes it all,
+	// leaving the data.
+	Seed(ctx context.Context, key core.Key) error
+	Unseed(ctx context.Context, key core.Key) error
 	// TopicStatus tells how one discovery key is configured.
 	TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicStatus, error)
 	// Topics lists every configured discovery key.
@@ -41,6 +51,9 @@ type Network interface {
 	// drops) until closeConn is called.
 	Connect(ctx context.Context, addr string) (p Peer, closeConn func(), err error)
 }
+
+// SessionID names one client connection, unique for the daemon's life.
+type SessionID uint64
 
 // OpenRequest names the core to open: by Key, by Name (a writable core
 // derived from the daemon's master key, created on first use), or New (a

@@ -100,7 +100,9 @@ func (b *memBackend) List(ctx context.Context) ([]CoreInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, infoOf(info, e.name, e.refs > 0))
+		ci := infoOf(info, e.name, nil)
+		ci.Loaded = e.refs > 0
+		out = append(out, ci)
 	}
 	return out, nil
 }

@@ -39,13 +39,34 @@ func (c *Client) Configure(ctx context.Context, dk core.DiscoveryKey, opts Confi
 	return err
 }
 
+// Seed has the daemon seed the core: announce and look it up, download
+// all of it and keep it so across restarts.
+func (c *Client) Seed(ctx context.Context, key core.Key) error {
+	n, rel := c.network(ctx)
+	defer rel()
+	f, release := n.Seed(ctx, func(p schema.Network_seed_Params) error { return p.SetKey(key[:]) })
+	_, err := await("seed "+key.String(), clientErr, f.Struct, release, nothing)
+	return err
+}
+
+// Unseed has the daemon stop seeding the core and forget it; the data
+// stays.
+func (c *Client) Unseed(ctx context.Context, key core.Key) error {
+	n, rel := c.network(ctx)
+	defer rel()
+	f, release := n.Unseed(ctx, func(p schema.Network_unseed_Params) error { return p.SetKey(key[:]) })
+	_, err := await("unseed "+key.String(), clientErr, f.Struct, release, nothing)
+	return err
+}
+
 // TopicStatus tells how the daemon treats one discovery key.
 func (c *Client) TopicStatus(ctx context.Context, dk core.DiscoveryKey) (TopicStatus, error) {
 	n, rel := c.network(ctx)
 	defer rel()
 	f, release := n.Status(ctx, func(p schema.Network_status_Params) error { return p.SetDiscoveryKey(dk[:]) })
 	return await("topic status "+dk.String(), clientErr, f.Struct, release, func(res schema.Network_status_Results) (TopicStatus, error) {
-		return TopicStatus{DiscoveryKey: dk, Announce: res.Announce(), Lookup: res.Lookup(), Rounds: res.Rounds(), Found: res.Found()}, nil
+		return TopicStatus{DiscoveryKey: dk, Announce: res.Announce(), Lookup: res.Lookup(), Rounds: res.Rounds(),
+			Found: res.Found(), Remember: res.Remember()}, nil
 	})
 }
 

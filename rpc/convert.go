@@ -17,12 +17,18 @@ import (
 // round-trip test in convert_test.go fills every field by reflection, so a
 // field added to a result without a mapping fails it.
 
-// infoOf turns a core's Info into the RPC's CoreInfo.
-func infoOf(i core.Info, name string, loaded bool) CoreInfo {
+// infoOf turns a loaded core's Info into the RPC's CoreInfo, with its part
+// in the swarm when the core tells it (NetworkInfo).
+func infoOf(i core.Info, name string, c LocalCore) CoreInfo {
+	var n CoreNetwork
+	if ni, ok := c.(interface{ NetworkInfo() CoreNetwork }); ok {
+		n = ni.NetworkInfo()
+	}
 	return CoreInfo{
 		Key: i.Key, DiscoveryKey: i.DiscoveryKey,
 		Length: i.Length, ByteLength: i.ByteLength, Writable: i.Writable,
-		Name: name, Downloaded: i.Downloaded, Loaded: loaded,
+		Name: name, Downloaded: i.Downloaded, Loaded: true,
+		Seeding: n.Seeding, Peers: n.Peers, UploadedBytes: n.UploadedBytes, DownloadedBytes: n.DownloadedBytes,
 	}
 }
 
@@ -32,6 +38,10 @@ func writeCoreInfo(out schema.CoreInfo, in CoreInfo) error {
 	out.SetWritable(in.Writable)
 	out.SetDownloaded(in.Downloaded)
 	out.SetLoaded(in.Loaded)
+	out.SetSeeding(in.Seeding)
+	out.SetPeers(in.Peers)
+	out.SetUploadedBytes(in.UploadedBytes)
+	out.SetDownloadedBytes(in.DownloadedBytes)
 	return errors.Join(out.SetKey(in.Key[:]), out.SetDiscoveryKey(in.DiscoveryKey[:]), out.SetName(in.Name))
 }
 
@@ -41,6 +51,7 @@ func readCoreInfo(in schema.CoreInfo) (CoreInfo, error) {
 		Key: readKey[core.Key](&r, "key", in.Key), DiscoveryKey: readKey[core.DiscoveryKey](&r, "discovery key", in.DiscoveryKey),
 		Length: in.Length(), ByteLength: in.ByteLength(), Writable: in.Writable(),
 		Name: r.text(in.Name), Downloaded: in.Downloaded(), Loaded: in.Loaded(),
+		Seeding: in.Seeding(), Peers: in.Peers(), UploadedBytes: in.UploadedBytes(), DownloadedBytes: in.DownloadedBytes(),
 	}
 	return ci, r.done("core info")
 }
@@ -111,10 +122,23 @@ func writeNetworkStatus(out schema.NetworkStatus, in NetworkStatus) error {
 	out.SetTopics(in.Topics)
 	out.SetUploadedBytes(in.UploadedBytes)
 	out.SetDownloadedBytes(in.DownloadedBytes)
+	out.SetHolepunchable(in.Holepunchable)
 	dht, err := out.NewDht()
 	return errors.Join(writeOptionalKey(in.PublicKey, out.SetPublicKey), out.SetHost(in.Host),
 		writeCounts(out.NewDisconnects, in.Disconnects), out.SetError(in.Error), err, writeDHTStatus(dht, in.DHT),
-		writeCounts(out.NewConnections, in.Connections), writeList(out.NewJoined, in.Joined, writeTopicStatus))
+		writeCounts(out.NewConnections, in.Connections), writeList(out.NewJoined, in.Joined, writeTopicStatus),
+		out.SetRemoteAddress(in.RemoteAddress), out.SetRemoteAddressFrom(in.RemoteAddressFrom),
+		out.SetHolepunchableFrom(in.HolepunchableFrom), writeList(out.NewStun, in.STUN, writeSTUNAnswer))
+}
+
+func writeSTUNAnswer(out schema.StunAnswer, in STUNAnswer) error {
+	return errors.Join(out.SetServer(in.Server), out.SetAddress(in.Address), out.SetError(in.Error))
+}
+
+func readSTUNAnswer(in schema.StunAnswer) (STUNAnswer, error) {
+	var r fieldReader
+	a := STUNAnswer{Server: r.text(in.Server), Address: r.text(in.Address), Error: r.text(in.Error)}
+	return a, r.done("stun answer")
 }
 
 func writeDHTStatus(out schema.DhtStatus, in DHTStatus) error {
@@ -143,8 +167,14 @@ func readNetworkStatus(in schema.NetworkStatus) (NetworkStatus, error) {
 		Available: in.Available(), PublicKey: readOptionalKey[core.Key](&r, "public key", in.PublicKey),
 		Port: in.Port(), Peers: in.Peers(), Topics: in.Topics(), Host: r.text(in.Host), Error: r.text(in.Error),
 		UploadedBytes: in.UploadedBytes(), DownloadedBytes: in.DownloadedBytes(),
+		RemoteAddress: r.text(in.RemoteAddress), RemoteAddressFrom: r.text(in.RemoteAddressFrom),
+		Holepunchable: in.Holepunchable(), HolepunchableFrom: r.text(in.HolepunchableFrom),
 	}
 	var err error
+	if in.HasStun() {
+		ns.STUN, err = list(in.Stun, readSTUNAnswer)
+		r.fail(err)
+	}
 	if in.HasDisconnects() {
 		ns.Disconnects, err = readCounts(in.Disconnects)
 		r.fail(err)
@@ -260,6 +290,7 @@ func writeTopicStatus(out schema.TopicStatus, in TopicStatus) error {
 	out.SetLookup(in.Lookup)
 	out.SetRounds(in.Rounds)
 	out.SetFound(in.Found)
+	out.SetRemember(in.Remember)
 	return out.SetDiscoveryKey(in.DiscoveryKey[:])
 }
 
@@ -268,6 +299,7 @@ func readTopicStatus(in schema.TopicStatus) (TopicStatus, error) {
 	ts := TopicStatus{
 		DiscoveryKey: readKey[core.DiscoveryKey](&r, "discovery key", in.DiscoveryKey),
 		Announce:     in.Announce(), Lookup: in.Lookup(), Rounds: in.Rounds(), Found: in.Found(),
+		Remember: in.Remember(),
 	}
 	return ts, r.done("topic status")
 }

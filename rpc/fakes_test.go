@@ -24,15 +24,59 @@ type memNetwork struct {
 	topics  map[core.DiscoveryKey]TopicStatus
 	exts    map[string][]func(core.Key, []byte)
 	conns   map[string]bool // kept connections, by address
+	// sessions holds each session's configured keys; ended the sessions
+	// EndSession was called for; seeds the seeded cores.
+	sessions map[SessionID][]core.DiscoveryKey
+	ended    []SessionID
+	seeds    map[core.Key]bool
 }
 
-func (n *memNetwork) Configure(ctx context.Context, dk core.DiscoveryKey, opts ConfigureOptions) error {
+func (n *memNetwork) EndSession(ctx context.Context, s SessionID) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ended = append(n.ended, s)
+}
+
+func (n *memNetwork) endedSessions() []SessionID {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]SessionID(nil), n.ended...)
+}
+
+func (n *memNetwork) Seed(ctx context.Context, key core.Key) error {
 	if n.offline {
 		return errOffline
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.topics[dk] = TopicStatus{DiscoveryKey: dk, Announce: opts.Announce, Lookup: opts.Lookup}
+	if n.seeds == nil {
+		n.seeds = map[core.Key]bool{}
+	}
+	n.seeds[key] = true
+	return nil
+}
+
+func (n *memNetwork) Unseed(ctx context.Context, key core.Key) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.seeds[key] {
+		return fmt.Errorf("unseed %s: %w", key, ErrNotFound)
+	}
+	delete(n.seeds, key)
+	return nil
+}
+
+func (n *memNetwork) Configure(ctx context.Context, s SessionID, dk core.DiscoveryKey, opts ConfigureOptions) error {
+	if n.offline {
+		return errOffline
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sessions == nil {
+		n.sessions = map[SessionID][]core.DiscoveryKey{}
+	}
+	n.sessions[s] = append(n.sessions[s], dk)
+	n.topics[dk] = TopicStatus{DiscoveryKey: dk, Announce: opts.Announce, Lookup: opts.Lookup, Remember: opts.Remember}
 	return nil
 }
 

@@ -143,3 +143,50 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestNetworkSessions: each connection configures as its own session, and
+// the backend hears when a session that configured ends (and only then).
+func TestNetworkSessions(t *testing.T) {
+	b := newNetBackend()
+	srv := NewServer(b, ServerOptions{})
+	ctx := context.Background()
+	c1, c2, c3 := pipeClient(t, srv), pipeClient(t, srv), pipeClient(t, srv)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c1.Configure(ctx, core.DiscoveryKey{1}, ConfigureOptions{Announce: true, Remember: true}))
+	must(c2.Configure(ctx, core.DiscoveryKey{1}, ConfigureOptions{Lookup: true}))
+	if _, err := c3.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := b.network()
+	n.mu.Lock()
+	sessions := len(n.sessions)
+	n.mu.Unlock()
+	if sessions != 2 {
+		t.Fatalf("%d sessions configured, want 2 (one per connection)", sessions)
+	}
+	ts, err := c1.TopicStatus(ctx, core.DiscoveryKey{1})
+	if err != nil || ts.Announce || !ts.Lookup || ts.Remember {
+		t.Fatalf("status after c2's configure: %+v, %v", ts, err) // the fake keeps the last
+	}
+	c1.Close()
+	c3.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(n.endedSessions()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // c3's close, had it called EndSession
+	if ended := n.endedSessions(); len(ended) != 1 {
+		t.Fatalf("sessions ended: %v, want only c1's", ended)
+	}
+	key := core.Key{5}
+	must(c2.Seed(ctx, key))
+	must(c2.Unseed(ctx, key))
+	if err := c2.Unseed(ctx, key); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unseed of a core not seeded: %v", err)
+	}
+}

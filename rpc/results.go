@@ -51,6 +51,20 @@ type DeleteResult struct {
 	Deleted bool `json:"deleted"`
 }
 
+// SeedList is what `hsp seed` and `hsp unseed` print: each core given,
+// in order, with whether it is seeded now.
+type SeedList struct {
+	Cores []SeedResult `json:"cores"`
+}
+
+// SeedResult is one core `hsp seed` or `hsp unseed` was given.
+type SeedResult struct {
+	Key          core.Key          `json:"key"`
+	DiscoveryKey core.DiscoveryKey `json:"discoveryKey"`
+	// Seeding is true after hsp seed, false after hsp unseed.
+	Seeding bool `json:"seeding"`
+}
+
 // DaemonResult is what `hsp daemon start` and `hsp daemon stop` print.
 type DaemonResult struct {
 	// Running tells whether a daemon runs on the home afterwards.

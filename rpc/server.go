@@ -202,6 +202,7 @@ type session struct {
 
 	mu       sync.Mutex
 	hello    bool
+	netConf  bool // configured a discovery key: EndSession at close
 	handles  map[*coreServer]struct{}
 	reserved int // opens admitted and not yet tracked
 	closed   bool
@@ -271,10 +272,29 @@ func (s *session) close() {
 	for c := range s.handles {
 		handles = append(handles, c)
 	}
+	netConf := s.netConf
 	s.mu.Unlock()
 	for _, c := range handles {
 		c.release()
 	}
+	if netConf {
+		s.srv.backend.Network().EndSession(context.Background(), SessionID(s.id))
+	}
+}
+
+// configured records that the session configures a discovery key; false
+// once the session is closed.
+func (s *session) configured() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.netConf = true
+	return !s.closed
+}
+
+func (s *session) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 func (s *session) greeted() bool {

@@ -206,7 +206,7 @@ func (c *coreServer) Info(ctx context.Context, call schema.Core_info) error {
 		if err != nil {
 			return err
 		}
-		return writeCoreInfo(out, infoOf(info, c.h.Name, true))
+		return writeCoreInfo(out, infoOf(info, c.h.Name, c.h.Core))
 	})
 }
 

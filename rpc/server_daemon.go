@@ -79,7 +79,7 @@ func (d *daemonServer) Network(ctx context.Context, call schema.Daemon_network) 
 	if err != nil {
 		return err
 	}
-	return res.SetNetwork(schema.Network_ServerToClient(networkServer{n: d.sess.srv.backend.Network()}))
+	return res.SetNetwork(schema.Network_ServerToClient(networkServer{n: d.sess.srv.backend.Network(), sess: d.sess}))
 }
 
 // corestoreServer opens, lists and deletes cores for one session.
@@ -121,7 +121,7 @@ func (c *corestoreServer) Open(ctx context.Context, call schema.Corestore_open) 
 	if err != nil {
 		return err
 	}
-	return writeCoreInfo(out, infoOf(info, h.Name, true))
+	return writeCoreInfo(out, infoOf(info, h.Name, h.Core))
 }
 
 func readOpenRequest(p schema.Corestore_open_Params) (OpenRequest, error) {

@@ -11,8 +11,11 @@ import (
 )
 
 // networkServer translates the Network capability to the backend's
-// Network.
-type networkServer struct{ n Network }
+// Network, for one session.
+type networkServer struct {
+	n    Network
+	sess *session
+}
 
 func (s networkServer) Configure(ctx context.Context, call schema.Network_configure) error {
 	call.Go()
@@ -22,7 +25,32 @@ func (s networkServer) Configure(ctx context.Context, call schema.Network_config
 		return toWire(fmt.Errorf("configure: %w", err))
 	}
 	opts := ConfigureOptions{Announce: a.Announce(), Lookup: a.Lookup(), Flush: a.Flush(), Remember: a.Remember()}
-	return toWire(s.n.Configure(ctx, dk, opts))
+	if !s.sess.configured() {
+		return toWire(fmt.Errorf("configure: session closed: %w", core.ErrClosed))
+	}
+	err = s.n.Configure(ctx, SessionID(s.sess.id), dk, opts)
+	if s.sess.isClosed() { // it closed meanwhile: what it configured goes too
+		s.n.EndSession(context.WithoutCancel(ctx), SessionID(s.sess.id))
+	}
+	return toWire(err)
+}
+
+func (s networkServer) Seed(ctx context.Context, call schema.Network_seed) error {
+	call.Go()
+	key, err := keyArg(call.Args().Key)
+	if err != nil {
+		return toWire(fmt.Errorf("seed: %w", err))
+	}
+	return toWire(s.n.Seed(ctx, key))
+}
+
+func (s networkServer) Unseed(ctx context.Context, call schema.Network_unseed) error {
+	call.Go()
+	key, err := keyArg(call.Args().Key)
+	if err != nil {
+		return toWire(fmt.Errorf("unseed: %w", err))
+	}
+	return toWire(s.n.Unseed(ctx, key))
 }
 
 func (s networkServer) Status(ctx context.Context, call schema.Network_status) error {
@@ -42,6 +70,7 @@ func (s networkServer) Status(ctx context.Context, call schema.Network_status) e
 	res.SetLookup(ts.Lookup)
 	res.SetRounds(ts.Rounds)
 	res.SetFound(ts.Found)
+	res.SetRemember(ts.Remember)
 	return nil
 }
 

@@ -59,6 +59,27 @@ type NetworkStatus struct {
 	Connections map[string]uint64 `json:"connections,omitempty"`
 	// Joined lists the topics joined on the DHT, with the peers found.
 	Joined []TopicStatus `json:"joined,omitempty"`
+	// RemoteAddress is our ip:port as seen from outside; RemoteAddressFrom
+	// says how it was learnt: "dht" (what the DHT's nodes saw) or "stun".
+	RemoteAddress     string `json:"remoteAddress,omitempty"`
+	RemoteAddressFrom string `json:"remoteAddressFrom,omitempty"`
+	// Holepunchable is true when our NAT maps our port the same towards
+	// every host, so a holepunch can reach us; HolepunchableFrom says who
+	// told: "dht" (3 or more DHT nodes agree) or "stun" (2 or more STUN
+	// servers saw the same address).
+	Holepunchable     bool   `json:"holepunchable"`
+	HolepunchableFrom string `json:"holepunchableFrom,omitempty"`
+	// STUN lists the answer of each STUN server configured (--stun).
+	STUN []STUNAnswer `json:"stun,omitempty"`
+}
+
+// STUNAnswer is what one STUN server told.
+type STUNAnswer struct {
+	// Server is the server's HOST:PORT, as configured.
+	Server string `json:"server"`
+	// Address is the address it saw us at; Error why there is none.
+	Address string `json:"address,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // DHTStatus describes the daemon's Hyperswarm DHT node.
@@ -96,6 +117,22 @@ type CoreInfo struct {
 	Downloaded uint64 `json:"downloaded"`
 	// Loaded is true while the core is open in the daemon.
 	Loaded bool `json:"loaded"`
+	// Seeding is true when the daemon seeds the core (hsp seed): it
+	// announces it, looks it up and downloads all of it, across restarts.
+	Seeding bool `json:"seeding"`
+	// Peers counts the peers replicating the core now.
+	Peers uint32 `json:"peers"`
+	// UploadedBytes and DownloadedBytes count the verified block bytes
+	// sent to and received from peers for this core while it was loaded.
+	UploadedBytes   uint64 `json:"uploadedBytes"`
+	DownloadedBytes uint64 `json:"downloadedBytes"`
+}
+
+// CoreNetwork is a core's part in the swarm, as CoreInfo shows it.
+type CoreNetwork struct {
+	Seeding                        bool
+	Peers                          uint32
+	UploadedBytes, DownloadedBytes uint64
 }
 
 // TopicStatus is the swarm configuration of one discovery key.
@@ -110,6 +147,9 @@ type TopicStatus struct {
 	// the peers they found (each address once a round).
 	Rounds uint32 `json:"rounds"`
 	Found  uint32 `json:"found"`
+	// Remember is true when the configuration is remembered: the daemon
+	// joins the topic again at every start.
+	Remember bool `json:"remember"`
 }
 
 // Peer is a connected peer.

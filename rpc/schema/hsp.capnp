@@ -58,6 +58,21 @@ struct NetworkStatus {
   connections @11 :List(Count);
   # the joined topics
   joined @12 :List(TopicStatus);
+  # our address as seen from outside, and how it was learnt ("dht", "stun")
+  remoteAddress @13 :Text;
+  remoteAddressFrom @14 :Text;
+  # our NAT maps consistently, so holepunches can work; and how we know
+  holepunchable @15 :Bool;
+  holepunchableFrom @16 :Text;
+  # each configured STUN server's answer
+  stun @17 :List(StunAnswer);
+}
+
+struct StunAnswer {
+  server @0 :Text;
+  # the mapped address it saw, or why there is none
+  address @1 :Text;
+  error @2 :Text;
 }
 
 # The daemon's Hyperswarm DHT node, on the UDP side of the swarm's port.
@@ -89,6 +104,12 @@ struct CoreInfo {
   name @5 :Text;
   downloaded @6 :UInt64;
   loaded @7 :Bool;
+  # the daemon seeds the core (hsp seed): announced, looked up, downloaded
+  seeding @8 :Bool;
+  # peers replicating it now; verified block bytes sent and received
+  peers @9 :UInt32;
+  uploadedBytes @10 :UInt64;
+  downloadedBytes @11 :UInt64;
 }
 
 interface Corestore {
@@ -225,13 +246,17 @@ interface ExtensionHandler {
 
 interface Network {
   configure @0 (discoveryKey :Data, announce :Bool, lookup :Bool, flush :Bool, remember :Bool) -> ();
-  status @1 (discoveryKey :Data) -> (announce :Bool, lookup :Bool, rounds :UInt32, found :UInt32);
+  status @1 (discoveryKey :Data) -> (announce :Bool, lookup :Bool, rounds :UInt32, found :UInt32, remember :Bool);
   allStatuses @2 () -> (statuses :List(TopicStatus));
   peers @3 () -> (peers :List(Peer), disconnects :List(Count));
   # connect dials a replication peer at HOST:PORT and answers once the
   # connection is up. The daemon keeps it, dialling again with backoff
   # when it drops, until the Connection is released or closed.
   connect @4 (address :Text) -> (peer :Peer, connection :Connection);
+  # seed announces and looks the core up, remembered, and downloads all of
+  # it, live, across restarts; unseed leaves and forgets (the data stays).
+  seed @5 (key :Data) -> ();
+  unseed @6 (key :Data) -> ();
 }
 
 interface Connection {
@@ -245,4 +270,6 @@ struct TopicStatus {
   # the announce or lookup rounds that finished, and the peers they found
   rounds @3 :UInt32;
   found @4 :UInt32;
+  # the configuration is remembered across restarts
+  remember @5 :Bool;
 }
