@@ -81,6 +81,14 @@ type Options struct {
 	NoTCP bool
 	// Topics times the per-topic announce and lookup loops (Join).
 	Topics TopicTiming
+	// STUN lists STUN servers as HOST:PORT (an IPv4 address or a name
+	// resolved to one). From Listen on, each is sent Binding requests from
+	// the port's UDP socket, every STUNTiming.Refresh; PublicAddress
+	// reports the answers. Empty (the default: there is no public
+	// default) turns STUN off.
+	STUN []string
+	// STUNTiming times the STUN requests.
+	STUNTiming STUNTiming
 	// Logger receives debug lines on connections and warnings on Accept
 	// errors; nil discards.
 	Logger *slog.Logger
@@ -97,6 +105,7 @@ func (o Options) withDefaults() Options {
 	o.RedialMax = max(positiveOr(o.RedialMax, DefaultRedialMax), o.RedialMin)
 	o.RedialReset = positiveOr(o.RedialReset, DefaultRedialReset)
 	o.Topics = o.Topics.withDefaults()
+	o.STUNTiming = o.STUNTiming.withDefaults()
 	if o.Handler == nil {
 		o.Handler = rejectAll
 	}
@@ -176,6 +185,10 @@ type Stats struct {
 	// duplicates we accepted whose client had not closed them within
 	// HandshakeTimeout; and both ends of a connection to ourselves.
 	DuplicatesClosed uint64
+	// STUNDropped counts the STUN datagrams dropped on the UDP socket:
+	// those that answer no request of ours outstanding (wrong transaction
+	// ID, wrong sender, late, or not an answer). None reaches the DHT.
+	STUNDropped uint64
 }
 
 var (

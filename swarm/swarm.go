@@ -46,7 +46,7 @@ type counters struct {
 	handshakeFailed, dialFailed     atomic.Uint64
 	acceptErrors                    atomic.Uint64
 	tcp, utp, dhtDropped            atomic.Uint64
-	duplicatesClosed                atomic.Uint64
+	duplicatesClosed, stunDropped   atomic.Uint64
 }
 
 // New returns a swarm that neither listens nor dials yet.
@@ -241,6 +241,7 @@ func (s *Swarm) Stats() Stats {
 		UTP:              c.utp.Load(),
 		DHTDropped:       c.dhtDropped.Load(),
 		DuplicatesClosed: c.duplicatesClosed.Load(),
+		STUNDropped:      c.stunDropped.Load(),
 	}
 }
 

@@ -22,7 +22,8 @@ import (
 // the node, so a busy node cannot back libutp's own small queue up.
 type udpSide struct {
 	sock  *udpSocket
-	node  *dht.Node // nil without Options.DHT
+	node  *dht.Node   // nil without Options.DHT
+	stun  *stunClient // takes the STUN datagrams, which never reach node
 	queue chan datagram
 	// deliver hands one datagram to the node (tests stall it).
 	deliver atomic.Pointer[func(b []byte, from netip.AddrPort)]
@@ -96,13 +97,15 @@ const udpReadBuffer = 1 << 20
 // configured, on conn and starts reading. Failing that (libutp could not
 // start) conn is closed.
 func (s *Swarm) startUDP(conn *net.UDPConn) error {
-	sock, err := newUDPSocket(conn, s.log)
+	stun := newSTUNClient(s.opts.STUN, s.opts.STUNTiming, &s.stats.stunDropped, s.log)
+	sock, err := newUDPSocket(conn, stun.divert(), s.log)
 	if err != nil {
 		conn.Close()
 		return err
 	}
 	u := &udpSide{
 		sock:         sock,
+		stun:         stun,
 		queue:        make(chan datagram, dhtQueueLen),
 		dropped:      &s.stats.dhtDropped,
 		log:          s.log,
@@ -117,11 +120,12 @@ func (s *Swarm) startUDP(conn *net.UDPConn) error {
 	s.udp = u
 	go u.read()
 	go u.dispatch()
+	stun.start(sock.writeTo)
 	return nil
 }
 
-// read queues every non-uTP datagram for the DHT node until the socket
-// closes, dropping those that find the queue full.
+// read queues every datagram that is neither uTP nor STUN for the DHT
+// node until the socket closes, dropping those that find the queue full.
 func (u *udpSide) read() {
 	defer close(u.readDone)
 	defer close(u.queue)
@@ -134,7 +138,7 @@ func (u *udpSide) read() {
 			}
 			return
 		}
-		if u.node == nil {
+		if u.stun.take(buf[:n], from) || u.node == nil {
 			continue
 		}
 		select {
@@ -163,11 +167,12 @@ func (u *udpSide) closeDHT() {
 	})
 }
 
-// close closes the DHT node, then the socket and every uTP connection on
-// it, and waits for the reader and the dispatcher.
+// close closes the DHT node, ends STUN, then closes the socket and every
+// uTP connection on it, and waits for the reader and the dispatcher.
 func (u *udpSide) close() {
 	u.closeDHT()
 	u.sockOnce.Do(func() {
+		u.stun.stop()
 		u.sock.close()
 		<-u.readDone
 		<-u.dispatchDone

@@ -62,8 +62,14 @@ func (u *udpSocket) track(c net.Conn) net.Conn {
 	return uc
 }
 
-func newUDPSocket(conn *net.UDPConn, log *slog.Logger) (*udpSocket, error) {
-	s, err := utp.NewSocketFromPacketConn(conn, utp.WithLogger(utpLogger(log)))
+// newUDPSocket runs libutp on conn. first, when set, gets every datagram
+// before libutp does and keeps those it returns true for (stun_utp.go).
+func newUDPSocket(conn *net.UDPConn, first func([]byte, netip.AddrPort) bool, log *slog.Logger) (*udpSocket, error) {
+	var pc net.PacketConn = conn
+	if first != nil {
+		pc = stunFirstConn{conn, first}
+	}
+	s, err := utp.NewSocketFromPacketConn(pc, utp.WithLogger(utpLogger(log)))
 	if err != nil {
 		return nil, fmt.Errorf("utp on %s: %w", conn.LocalAddr(), err)
 	}

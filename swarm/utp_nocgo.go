@@ -25,7 +25,9 @@ type udpSocket struct {
 	once   sync.Once
 }
 
-func newUDPSocket(conn *net.UDPConn, _ *slog.Logger) (*udpSocket, error) {
+// newUDPSocket wraps conn. It needs no first hook (see the cgo one):
+// readFrom returns every datagram, STUN ones included.
+func newUDPSocket(conn *net.UDPConn, _ func([]byte, netip.AddrPort) bool, _ *slog.Logger) (*udpSocket, error) {
 	return &udpSocket{conn: conn, closed: make(chan struct{})}, nil
 }
 

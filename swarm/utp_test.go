@@ -207,7 +207,7 @@ func rawUTP(t *testing.T) *udpSocket {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	must(t, err)
-	u, err := newUDPSocket(c, slog.New(slog.DiscardHandler))
+	u, err := newUDPSocket(c, nil, slog.New(slog.DiscardHandler))
 	must(t, err)
 	t.Cleanup(u.close)
 	return u
