@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/rpc"
 	"github.com/hspd/hsp/swarm/dht"
 )
 
@@ -136,7 +136,7 @@ func lookupPeers(t *testing.T, boot, dk string) []netip.AddrPort {
 	must(t, n.Bootstrap(ctx))
 	raw, err := hex.DecodeString(dk)
 	must(t, err)
-	var topic core.DiscoveryKey
+	var topic rpc.DiscoveryKey
 	copy(topic[:], raw)
 	res, err := n.Lookup(ctx, topic, dht.PeersOptions{}).Wait()
 	must(t, err)

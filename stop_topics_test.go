@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc"
 	"github.com/hspd/hsp/swarm/dht"
 )
@@ -59,7 +58,7 @@ func testStopWithTopics(t *testing.T, remember bool) {
 	must(t, err)
 	defer client.Close()
 	topics := map[string]bool{} // hex discovery keys
-	var dks []core.DiscoveryKey
+	var dks []rpc.DiscoveryKey
 	for range stopTopics {
 		rc, err := client.Open(ctx, rpc.OpenRequest{New: true})
 		must(t, err)
@@ -200,7 +199,7 @@ func processGone(pid int) bool {
 
 // lookupAll looks every topic up at once, and returns by topic, for each
 // peer found, the DHT nodes that gave it out.
-func lookupAll(ctx context.Context, t *testing.T, n *dht.Node, dks []core.DiscoveryKey) map[string]map[netip.AddrPort][]netip.AddrPort {
+func lookupAll(ctx context.Context, t *testing.T, n *dht.Node, dks []rpc.DiscoveryKey) map[string]map[netip.AddrPort][]netip.AddrPort {
 	t.Helper()
 	var mu sync.Mutex
 	var wg sync.WaitGroup

@@ -50,6 +50,10 @@ func printStatus(c *cli.Context, client *rpc.Client) error {
 				humanBytes(n.UploadedBytes), humanBytes(n.DownloadedBytes))
 			row("peer key", "%s", n.PublicKey)
 			row("dht", "%s", printable(dhtLine(n.DHT)))
+			row("address", "%s", printable(addressLine(n)))
+			for _, a := range n.STUN {
+				row("stun", "%s", printable(stunLine(a)))
+			}
 			if len(n.Connections) > 0 {
 				row("peers", "%s", printable(countsLine(n.Connections)))
 			}
@@ -88,6 +92,27 @@ func topicLine(t rpc.TopicStatus) string {
 	}
 	return fmt.Sprintf("%s %s, %d peer%s found in %d round%s", t.DiscoveryKey, strings.Join(why, " and "),
 		t.Found, plural(int(t.Found)), t.Rounds, plural(int(t.Rounds)))
+}
+
+// addressLine says what we know of our public address: "203.0.113.7:4100
+// (from the dht), holepunchable (from stun)".
+func addressLine(n rpc.NetworkStatus) string {
+	addr := "unknown (fewer than 3 DHT nodes answered; --stun asks a STUN server)"
+	if n.RemoteAddress != "" {
+		addr = fmt.Sprintf("%s (from the %s)", n.RemoteAddress, n.RemoteAddressFrom)
+	}
+	if n.Holepunchable {
+		return fmt.Sprintf("%s, holepunchable (from the %s)", addr, n.HolepunchableFrom)
+	}
+	return addr + ", not known to be holepunchable"
+}
+
+// stunLine is one STUN server's answer.
+func stunLine(a rpc.STUNAnswer) string {
+	if a.Address != "" {
+		return fmt.Sprintf("%s saw %s", a.Server, a.Address)
+	}
+	return fmt.Sprintf("%s: %s", a.Server, a.Error)
 }
 
 // dhtLine says where the DHT node stands.

@@ -80,7 +80,8 @@ func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swar
 	s.sw = swarm.New(swarm.Options{
 		Host: opts.host, Port: opts.port, KeyPair: kp, MaxPeers: opts.maxPeers,
 		Handler: s.serve, Logger: log.With("pkg", "swarm"),
-		DHT: &dht.Options{Bootstrap: opts.bootstrap, Logger: log.With("pkg", "dht")},
+		DHT:  &dht.Options{Bootstrap: opts.bootstrap, Logger: log.With("pkg", "dht")},
+		STUN: opts.stun,
 	})
 	s.nw = swarm.NewNetworker(s.sw, topicMemory{st})
 	loaded.onClose = s.unloaded
@@ -319,11 +320,32 @@ func (s *swarmNet) Status() rpc.NetworkStatus {
 	}
 	t := s.rep.Totals()
 	joined := s.joined()
-	return rpc.NetworkStatus{
+	st := rpc.NetworkStatus{
 		Available: true, PublicKey: s.pub, Port: uint16(s.sw.Addr().Port), Host: s.opts.host,
 		Peers: uint32(len(s.sw.Conns())), UploadedBytes: t.UploadedBytes, DownloadedBytes: t.DownloadedBytes,
 		Disconnects: s.disconnects(), DHT: s.dhtStatus(), Connections: s.connectionsByTransport(),
 		Joined: joined, Topics: uint32(len(joined)),
+	}
+	s.publicAddress(&st)
+	return st
+}
+
+// publicAddress fills in our address as seen from outside, from the DHT
+// and STUN.
+func (s *swarmNet) publicAddress(st *rpc.NetworkStatus) {
+	pa := s.sw.PublicAddress()
+	if pa.Addr.IsValid() {
+		st.RemoteAddress, st.RemoteAddressFrom = pa.Addr.String(), pa.AddrFrom
+	}
+	st.Holepunchable, st.HolepunchableFrom = pa.Holepunchable, pa.HolepunchableFrom
+	for _, r := range pa.STUN {
+		a := rpc.STUNAnswer{Server: r.Server, Error: r.Err}
+		if r.Mapped.IsValid() {
+			a.Address = r.Mapped.String()
+		} else if a.Error == "" {
+			a.Error = "no answer yet"
+		}
+		st.STUN = append(st.STUN, a)
 	}
 }
 
