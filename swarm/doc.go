@@ -45,7 +45,15 @@
 // datagrams that are not uTP go, through a bounded queue (drops counted in
 // Stats.DHTDropped), to the DHT node, which sends from the same socket, so
 // holepunches open the path uTP then takes. Without cgo (utp_nocgo.go) the
-// swarm is TCP only and the UDP socket carries the DHT alone.
+// swarm is TCP only and the UDP socket carries the DHT alone. With
+// Options.STUN the same socket asks STUN servers for our mapped address
+// (stun.go); their answers are taken off before libutp, which would claim
+// a Binding success as uTP, and never reach the DHT. PublicAddress
+// combines them with the DHT's tally (publicaddr.go).
+//
+// Networker (networker.go) decides which topics are joined: the OR of
+// what each owner configured and of what its Memory remembers; Flush
+// (flush.go) tells when everyone a topic's lookup found was tried.
 //
 // Connect dials a discovered peer as hyperswarm does (connect.go): TCP at
 // once and, given the referrer that holds its record, a holepunch then
