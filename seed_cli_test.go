@@ -84,6 +84,10 @@ func TestCLISeed(t *testing.T) {
 	if a.coreInfo(key)["seeding"] != true {
 		t.Fatal("A does not seed the core after a restart")
 	}
+	// A get of blocks D lacks finds A through the DHT by itself.
+	if got, want := d.ok("--json", "cat", "--start", "3", "--end", "6", key), a.ok("--json", "cat", "--start", "3", "--end", "6", key); got != want {
+		t.Fatalf("D's cat of blocks it lacked: %q, want A's %q", got, want)
+	}
 	b2 := dhtCLI(t, boot)
 	if r := b2.run(nil, "replicate", key); r.code != 0 {
 		t.Fatalf("a fresh B's replicate after A restarted: exit %d\n%s\n%s", r.code, r.stderr, a.logTail())
@@ -105,8 +109,12 @@ func TestCLISeed(t *testing.T) {
 		t.Fatalf("the topic still lists %v after unseed and a restart", found)
 	}
 
+	// Nobody that has the core runs any more: D's get fails, not waits.
+	for _, c := range []*cli{a, b, b2} {
+		c.ok("daemon", "stop")
+	}
 	start := time.Now()
-	r := d.fails(7, "no peer has it", "cat", "--start", "5", "--end", "6", key)
+	r := d.fails(7, "no peer has it", "cat", "--start", "7", "--end", "8", key)
 	t.Logf("a get of a block nobody has failed after %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(r.stderr))
 }
 

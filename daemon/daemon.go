@@ -157,7 +157,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.swarm = newSwarmNet(d.log.With("pkg", "net"), d.store, d.loaded, swarmOptions{
 		host: d.opts.SwarmHost, port: d.opts.SwarmPort, eager: d.opts.SwarmPort != 0,
 		maxPeers: d.opts.MaxPeers, remember: d.rememberSwarmPort, bootstrap: d.bootstrap(),
-		stun: d.opts.STUN, serveAnnounced: d.opts.ServeAnnounced,
+		stun: d.opts.STUN, serveAnnounced: d.opts.ServeAnnounced, stopping: sctx.Done(),
 	})
 	d.net = d.swarm
 	d.server = rpc.NewServer(newBackend(d, d.store, d.loaded, d.net), d.serverOptions())

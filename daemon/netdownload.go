@@ -318,6 +318,10 @@ func (s *swarmNet) onExtension(peer replicate.PeerInfo, dk core.DiscoveryKey, na
 	}
 }
 
+// getLinger is how long a get's lookup of its core's topic outlasts the
+// get, so that gets in a row share one lookup (and its flush).
+const getLinger = 10 * time.Second
+
 // settleTimeout bounds how long a get, once the swarm flushed, waits for
 // the peers connected to tell whether they have the core.
 const settleTimeout = 3 * time.Second
@@ -336,7 +340,7 @@ func (s *swarmNet) awaitHolder(ctx context.Context, c *store.Handle, h *replicat
 	if err != nil {
 		return fmt.Errorf("get block %d: %w", index, err)
 	}
-	defer stop()
+	defer time.AfterFunc(getLinger, stop) // the next get finds the lookup done
 	if err := s.sw.Flush(ctx, dk); err != nil {
 		return fmt.Errorf("get block %d: %w", index, err)
 	}
@@ -373,10 +377,18 @@ func (s *swarmNet) awaitHolder(ctx context.Context, c *store.Handle, h *replicat
 // unavailable is the error of a get whose block no peer has.
 func (s *swarmNet) unavailable(c *store.Handle, index uint64) error {
 	rem := s.handle(c).Remote()
-	found := uint32(0)
-	if t, _ := s.TopicStatus(context.Background(), c.DiscoveryKey()); t.Lookup {
-		found = t.Found
+	var t rpc.TopicStatus
+	if ts, _ := s.TopicStatus(context.Background(), c.DiscoveryKey()); ts.Lookup {
+		t = ts
 	}
-	return fmt.Errorf("get block %d of core %s: no peer has it (the DHT found %d peers; %d replicate the core, %d do not have it): %w",
-		index, c.Key(), found, rem.Peers, rem.Refused, rpc.ErrUnavailable)
+	return fmt.Errorf("get block %d of core %s: no peer has it (%d found in %d DHT lookup%s; %d connected peer%s replicate the core, %d do not have it): %w",
+		index, c.Key(), t.Found, t.Rounds, plural(t.Rounds), rem.Peers, plural(rem.Peers), rem.Refused, rpc.ErrUnavailable)
+}
+
+// plural is "s" unless n is 1.
+func plural[N ~int | ~uint32](n N) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -32,6 +32,10 @@ type swarmOptions struct {
 	stun []string
 	// serveAnnounced serves peers only the announced cores.
 	serveAnnounced bool
+	// stopping is closed when the daemon begins to shut down: the
+	// sessions that end then leave their topics to the swarm's own
+	// shutdown, which unannounces them all at once.
+	stopping <-chan struct{}
 }
 
 // swarmNet is the daemon's network: the swarm's connections, each running

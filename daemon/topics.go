@@ -89,6 +89,11 @@ func netErr(err error) error {
 
 // EndSession drops what a session configured.
 func (s *swarmNet) EndSession(ctx context.Context, session rpc.SessionID) {
+	select {
+	case <-s.opts.stopping:
+		return // the swarm's shutdown unannounces every topic, in parallel
+	default:
+	}
 	if !s.running() {
 		return
 	}
