@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc"
@@ -73,4 +74,63 @@ func TestConfigureSessions(t *testing.T) {
 	if st, err := c5.Status(ctx); err != nil || st.Network.Available || len(st.Network.Joined) != 0 {
 		t.Fatalf("after the forget, the next start: %+v, %v (nothing to rejoin: no network)", st.Network, err)
 	}
+}
+
+// TestServeAnnounced: with ServeAnnounced, a stored core a peer asks for
+// is refused until the daemon announces it, then served.
+func TestServeAnnounced(t *testing.T) {
+	ctx := context.Background()
+	a := startDaemon(t, t.TempDir(), Options{SwarmHost: "127.0.0.1", SwarmPort: freePort(t), ServeAnnounced: true})
+	waitFor(t, "the swarm to listen", func() bool { return a.SwarmAddr() != nil })
+	ca := dial(t, a)
+	wa, err := ca.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if _, err := wa.Append(ctx, blockOf(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := wa.Key()
+	wa.Close() // served from the store, by discovery key
+
+	_, cb, _ := swarmDaemon(t)
+	rb, err := cb.Open(ctx, rpc.OpenRequest{Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := cb.Connect(ctx, a.SwarmAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := rb.DownloadRange(ctx, rpc.DownloadRange{ToPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A's refusal of a core it does not announce", func() bool {
+		p, err := dl.Progress(ctx)
+		return err == nil && p.Refused == 1 && p.Peers == 0
+	})
+	dl.Cancel(ctx)
+	if err := conn.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := ca.Configure(ctx, key.DiscoveryKey(), rpc.ConfigureOptions{Announce: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cb.Connect(ctx, a.SwarmAddr().String()); err != nil {
+		t.Fatal(err)
+	}
+	dl, err = rb.DownloadRange(ctx, rpc.DownloadRange{ToPeers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := dl.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	checkRemote(t, rb, 50)
 }
