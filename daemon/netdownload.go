@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -184,10 +183,11 @@ func (d *netDownload) Progress() rpc.DownloadProgress {
 	return p
 }
 
-// fetch gets a block for a waiting Get, asking peers for it first.
+// fetch gets a block for a waiting Get, asking peers for it first; the
+// network starts for it if it has not yet.
 func (s *swarmNet) fetch(ctx context.Context, c *store.Handle, index uint64, opts core.GetOptions) ([]byte, error) {
-	if !s.running() {
-		return c.Get(ctx, index, opts)
+	if err := s.ensure(ctx); err != nil {
+		return c.Get(ctx, index, opts) // no network: only the store can answer
 	}
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -200,11 +200,7 @@ func (s *swarmNet) fetch(ctx context.Context, c *store.Handle, index uint64, opt
 			return nil, err
 		}
 	}
-	b, err := h.Get(ctx, index)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("get block %d: %w", index, err)
-	}
-	return b, err
+	return h.Get(ctx, index)
 }
 
 // update waits until c is at least minLength long, asking the peers that
