@@ -109,6 +109,8 @@ func (w *watch) hopeless(p rpc.DownloadProgress) error {
 			return noPeerFound(w.key, p) // nobody to ask, after a whole lookup
 		case since <= noChannelGrace:
 			return nil
+		case p.Found > 0 && p.Unreachable == 0 && p.Connections == 0 && since <= 2*noChannelGrace:
+			return nil // the dials of the peers found are still running (10 s each at most)
 		case p.Refused > 0 || p.Connections > 0:
 			return noPeerHasIt(w.key, p, noChannelGrace)
 		case p.Lookups > 0:

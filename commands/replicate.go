@@ -185,10 +185,27 @@ func noPeerHasIt(key rpc.Key, p rpc.DownloadProgress, waited time.Duration) erro
 }
 
 // noPeerFound is the error when the DHT knows no peer of the core, or
-// none of those it knows could be reached.
+// none of those it knows could be reached. For the latter the daemon
+// tells why the last dial failed: its direct dial's error and, when the
+// peer came with a DHT node that can relay, the holepunch's.
 func noPeerFound(key rpc.Key, p rpc.DownloadProgress) error {
 	if p.Found == 0 {
 		return rpc.Tagged(fmt.Sprintf("no peer of core %s found through the DHT (%d lookup%s)", key, p.Lookups, plural(int(p.Lookups))), rpc.ErrUnavailable)
 	}
-	return rpc.Tagged(fmt.Sprintf("found %d peer%s of core %s through the DHT; none could be reached within %v", p.Found, plural(int(p.Found)), key, noChannelGrace), rpc.ErrUnavailable)
+	if p.Unreachable == 0 {
+		return rpc.Tagged(fmt.Sprintf("found peers of core %s through the DHT (listed %d time%s in %d lookup%s) but none answered within %v",
+			key, p.Found, plural(int(p.Found)), p.Lookups, plural(int(p.Lookups)), 2*noChannelGrace), rpc.ErrUnavailable)
+	}
+	return rpc.Tagged(fmt.Sprintf("found peers of core %s through the DHT (listed %d time%s in %d lookup%s) but reached none of the %d dialled: %s (last attempt: %s)",
+		key, p.Found, plural(int(p.Found)), p.Lookups, plural(int(p.Lookups)), p.Unreachable, unreachableReason(p.DialError), p.DialError), rpc.ErrUnavailable)
+}
+
+// unreachableReason says what a failed dial means for people.
+func unreachableReason(dialErr string) string {
+	if strings.Contains(dialErr, "holepunch") {
+		return "the peer is not reachable through its NAT: a direct connection failed and so did a holepunch " +
+			"relayed by the DHT node that listed it, as happens behind a NAT that maps ports per destination " +
+			"(symmetric) or a firewall that lets nothing in (on that peer `hsp status` says holepunchable: false)"
+	}
+	return "a direct connection failed and no holepunch could be tried (no relaying DHT node, or a build without uTP)"
 }

@@ -167,6 +167,8 @@ func (d *netDownload) Progress() rpc.DownloadProgress {
 		if t, _ := d.s.TopicStatus(context.Background(), d.c.DiscoveryKey()); t.Lookup {
 			p.Lookups, p.Found = t.Rounds, t.Found
 		}
+		n, why := d.s.sw.Unreachable(d.c.DiscoveryKey())
+		p.Unreachable, p.DialError = uint32(n), why
 	}
 	haveEnd := end
 	if d.r.Live && end == 0 {

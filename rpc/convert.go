@@ -258,7 +258,7 @@ func readPeer(in schema.Peer) (Peer, error) {
 	return p, r.done("peer")
 }
 
-func writeDownloadProgress(out schema.DownloadProgress, in DownloadProgress) {
+func writeDownloadProgress(out schema.DownloadProgress, in DownloadProgress) error {
 	out.SetStart(in.Start)
 	out.SetEnd(in.End)
 	out.SetLive(in.Live)
@@ -273,16 +273,20 @@ func writeDownloadProgress(out schema.DownloadProgress, in DownloadProgress) {
 	out.SetDone(in.Done)
 	out.SetLookups(in.Lookups)
 	out.SetFound(in.Found)
+	out.SetUnreachable(in.Unreachable)
+	return out.SetDialError(in.DialError)
 }
 
-func readDownloadProgress(in schema.DownloadProgress) DownloadProgress {
-	return DownloadProgress{
+func readDownloadProgress(in schema.DownloadProgress) (DownloadProgress, error) {
+	var r fieldReader
+	p := DownloadProgress{
 		Start: in.Start(), End: in.End(), Live: in.Live(), Have: in.Have(),
 		DownloadedBlocks: in.DownloadedBlocks(), DownloadedBytes: in.DownloadedBytes(),
 		Peers: in.Peers(), Known: in.Known(), Refused: in.Refused(),
 		RemoteLength: in.RemoteLength(), Connections: in.Connections(), Done: in.Done(),
-		Lookups: in.Lookups(), Found: in.Found(),
+		Lookups: in.Lookups(), Found: in.Found(), Unreachable: in.Unreachable(), DialError: r.text(in.DialError),
 	}
+	return p, r.done("download progress")
 }
 
 func writeTopicStatus(out schema.TopicStatus, in TopicStatus) error {

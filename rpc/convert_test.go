@@ -94,10 +94,7 @@ func TestMappingsRoundTripEveryField(t *testing.T) {
 	t.Run("TopicStatus", func(t *testing.T) { roundTrip(t, schema.NewRootTopicStatus, writeTopicStatus, readTopicStatus) })
 	t.Run("Node", func(t *testing.T) { roundTrip(t, schema.NewRootNode, writeNode, readNode) })
 	t.Run("DownloadProgress", func(t *testing.T) {
-		roundTrip(t, schema.NewRootDownloadProgress, func(out schema.DownloadProgress, in DownloadProgress) error {
-			writeDownloadProgress(out, in)
-			return nil
-		}, func(in schema.DownloadProgress) (DownloadProgress, error) { return readDownloadProgress(in), nil })
+		roundTrip(t, schema.NewRootDownloadProgress, writeDownloadProgress, readDownloadProgress)
 	})
 }
 

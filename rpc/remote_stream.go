@@ -129,7 +129,7 @@ func (d *Download) Progress(ctx context.Context) (DownloadProgress, error) {
 		if err != nil {
 			return DownloadProgress{}, err
 		}
-		return readDownloadProgress(p), nil
+		return readDownloadProgress(p)
 	})
 }
 

@@ -93,8 +93,7 @@ func (d *downloadServer) Progress(ctx context.Context, call schema.Download_prog
 	if err != nil {
 		return err
 	}
-	writeDownloadProgress(out, d.d.Progress())
-	return nil
+	return writeDownloadProgress(out, d.d.Progress())
 }
 
 // Shutdown undownloads when the client drops the Download.

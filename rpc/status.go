@@ -205,4 +205,9 @@ type DownloadProgress struct {
 	// lookups of the core's topic that finished, and the peers found.
 	Lookups uint32 `json:"lookups,omitempty"`
 	Found   uint32 `json:"found,omitempty"`
+	// Unreachable counts the peers found whose every dial failed (never
+	// connected); DialError is the last such failure, as the daemon saw
+	// it (the direct dial's and the holepunch's).
+	Unreachable uint32 `json:"unreachable,omitempty"`
+	DialError   string `json:"dialError,omitempty"`
 }

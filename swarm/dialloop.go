@@ -14,6 +14,11 @@ import (
 // Leave removes the topic's peers, those it fed here included.
 func (s *Swarm) AddPeer(f Found) { s.queue.add(f) }
 
+// Unreachable tells, of the peers found under topic t, how many were
+// dialled and never reached, and why the last of them failed (the TCP
+// dial's error and the holepunch's, in one message).
+func (s *Swarm) Unreachable(t [32]byte) (n int, lastErr string) { return s.queue.unreachable(t) }
+
 // startDialLoop runs dialLoop until ctx ends or the swarm closes.
 func (s *Swarm) startDialLoop(ctx context.Context) {
 	s.spawn(func() { s.dialLoop(ctx) })
@@ -102,7 +107,7 @@ func (s *Swarm) dialQueued(ctx context.Context, qp queuedPeer, launched *atomic.
 	case errors.Is(err, ErrClosed) || ctx.Err() != nil:
 		// the swarm is going
 	default:
-		s.queue.failed(qp.Addr)
+		s.queue.dialFailed(qp.Addr, err)
 	}
 }
 

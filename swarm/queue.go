@@ -103,6 +103,7 @@ type qentry struct {
 	proven   bool          // connected at least once
 	dialing  bool          // handed out, its dial not reported yet
 	dials    int           // dials reported (flush.go waits on it)
+	lastErr  string        // why its last dial failed
 	slot     int           // index in ready[priority] while queued
 	timer    stopper       // the retry pause or the forgetting, while waiting or dropped
 	dropEl   *list.Element // in dropped while dropped
@@ -218,6 +219,32 @@ func (q *peerQueue) connected(addr netip.AddrPort) {
 // failed: the dial of addr gave no connection; it is retried after a
 // pause, or dropped.
 func (q *peerQueue) failed(addr netip.AddrPort) { q.report(addr, q.retryOrDrop) }
+
+// dialFailed is failed, keeping why for Unreachable.
+func (q *peerQueue) dialFailed(addr netip.AddrPort, err error) {
+	q.report(addr, func(e *qentry) {
+		e.lastErr = err.Error()
+		q.retryOrDrop(e)
+	})
+}
+
+// unreachable counts t's entries that never connected and whose last
+// dial failed, and tells the failure of the one dialled last.
+func (q *peerQueue) unreachable(t [32]byte) (n int, lastErr string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	last := -1
+	for _, e := range q.entries {
+		if _, ok := e.topics[t]; !ok || e.proven || e.lastErr == "" {
+			continue
+		}
+		n++
+		if e.dials > last {
+			last, lastErr = e.dials, e.lastErr
+		}
+	}
+	return n, lastErr
+}
 
 // disconnected: the connection to addr ended; it is re-dialled after a
 // pause (the first retry), or dropped.

@@ -189,6 +189,10 @@ struct DownloadProgress {
   # peers they found
   lookups @12 :UInt32;
   found @13 :UInt32;
+  # with discover: the peers found whose every dial failed, and the last
+  # such failure
+  unreachable @14 :UInt32;
+  dialError @15 :Text;
 }
 
 interface Cursor {
