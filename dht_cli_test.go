@@ -48,15 +48,30 @@ type dhtProc struct {
 // reads the listening line.
 func startDHT(t *testing.T, env []string, args ...string) *dhtProc {
 	t.Helper()
-	d := &dhtProc{t: t, home: filepath.Join(t.TempDir(), "home"), lines: make(chan string, 10000),
-		errs: make(chan string, 1000), exited: make(chan struct{})}
+	home := filepath.Join(t.TempDir(), "home")
 	cmd := exec.Command(hspBinary(t), append([]string{"dht", "--host", "127.0.0.1", "--port", "0"}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "HSP_BOOTSTRAP=") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, append([]string{"HSP_HOME=" + d.home, "NO_COLOR=1"}, env...)...)
+	cmd.Env = append(cmd.Env, append([]string{"HSP_HOME=" + home, "NO_COLOR=1"}, env...)...)
+	d := runDHT(t, cmd, home)
+	if strings.Contains(strings.Join(args, " "), "--json") {
+		d.rec = d.await("listening", nil)
+		d.port = int(d.rec["port"].(float64))
+		d.addr = fmt.Sprintf("%v:%d", d.rec["host"], d.port)
+		d.id, _ = d.rec["id"].(string)
+	}
+	return d
+}
+
+// runDHT starts cmd, an `hsp dht` with its home, reading its lines until
+// it exits; the test's end kills it.
+func runDHT(t *testing.T, cmd *exec.Cmd, home string) *dhtProc {
+	t.Helper()
+	d := &dhtProc{t: t, home: home, lines: make(chan string, 10000),
+		errs: make(chan string, 1000), exited: make(chan struct{})}
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -68,12 +83,6 @@ func startDHT(t *testing.T, env []string, args ...string) *dhtProc {
 	go scanLines(stdout, d.lines, readDone)
 	go scanLines(stderr, d.errs, readDone)
 	go func() { <-readDone; <-readDone; d.err = cmd.Wait(); close(d.exited) }()
-	if strings.Contains(strings.Join(args, " "), "--json") {
-		d.rec = d.await("listening", nil)
-		d.port = int(d.rec["port"].(float64))
-		d.addr = fmt.Sprintf("%v:%d", d.rec["host"], d.port)
-		d.id, _ = d.rec["id"].(string)
-	}
 	return d
 }
 

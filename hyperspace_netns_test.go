@@ -313,17 +313,10 @@ func hyperspaceOnFailure(t *testing.T, what string, describe func() string) {
 // startHyperspaceDHT runs `hsp dht --json` on h's address and returns it.
 func startHyperspaceDHT(t *testing.T, h hyperspaceHost) string {
 	t.Helper()
-	d := &dhtProc{t: t, lines: make(chan string, 10000), errs: make(chan string, 1000), exited: make(chan struct{})}
-	d.cmd = hyperspaceExec(h.ns, hspBinary(t), "dht", "--host", h.addr, "--port", fmt.Sprint(hyperspaceDHTPort), "--json")
-	d.cmd.Env = append(os.Environ(), "HSP_BOOTSTRAP=none", "HSP_HOME="+t.TempDir(), "NO_COLOR=1")
-	stdout, _ := d.cmd.StdoutPipe()
-	stderr, _ := d.cmd.StderrPipe()
-	must(t, d.cmd.Start())
-	t.Cleanup(func() { d.cmd.Process.Kill(); <-d.exited })
-	readDone := make(chan struct{}, 2)
-	go scanLines(stdout, d.lines, readDone)
-	go scanLines(stderr, d.errs, readDone)
-	go func() { <-readDone; <-readDone; d.err = d.cmd.Wait(); close(d.exited) }()
+	home := t.TempDir()
+	cmd := hyperspaceExec(h.ns, hspBinary(t), "dht", "--host", h.addr, "--port", fmt.Sprint(hyperspaceDHTPort), "--json")
+	cmd.Env = append(os.Environ(), "HSP_BOOTSTRAP=none", "HSP_HOME="+home, "NO_COLOR=1")
+	d := runDHT(t, cmd, home)
 	rec := d.await("listening", nil)
 	hyperspaceOnFailure(t, "hsp dht printed", func() string {
 		return strings.Join(append(append(d.backlog, drainLines(d.lines)...), drainLines(d.errs)...), "\n")

@@ -285,24 +285,12 @@ func (l *natLab) startDHTs() {
 	}
 }
 
-// startDHT is startDHT of dht_cli_test.go, run in the public namespace.
+// startDHT runs `hsp dht ARGS` in the public namespace.
 func (l *natLab) startDHT(args []string) *dhtProc {
-	t := l.t
-	d := &dhtProc{t: t, home: filepath.Join(t.TempDir(), "home"), lines: make(chan string, 10000),
-		errs: make(chan string, 1000), exited: make(chan struct{})}
-	cmd := exec.Command("ip", append([]string{"netns", "exec", l.name("pub"), hspBinary(t)}, args...)...)
-	cmd.Env = append(os.Environ(), "HSP_HOME="+d.home, "HSP_BOOTSTRAP=none", "NO_COLOR=1")
-	stdout, _ := cmd.StdoutPipe()
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d.cmd = cmd
-	t.Cleanup(func() { cmd.Process.Kill(); <-d.exited })
-	readDone := make(chan struct{}, 2)
-	go scanLines(stdout, d.lines, readDone)
-	go scanLines(stderr, d.errs, readDone)
-	go func() { <-readDone; <-readDone; d.err = cmd.Wait(); close(d.exited) }()
+	home := filepath.Join(l.t.TempDir(), "home")
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.name("pub"), hspBinary(l.t)}, args...)...)
+	cmd.Env = append(os.Environ(), "HSP_HOME="+home, "HSP_BOOTSTRAP=none", "NO_COLOR=1")
+	d := runDHT(l.t, cmd, home)
 	d.rec = d.await("listening", nil)
 	return d
 }
