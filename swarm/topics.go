@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -67,6 +68,11 @@ type topic struct {
 	last    time.Time     // when the last round ended
 	started int           // rounds started; status.Rounds counts those ended
 	ended   chan struct{} // closed (and replaced) when a round ends
+	// seen holds the addresses the rounds found (the loop's own; at most
+	// maxFoundPerLookup): only a round that finds a new one resets the
+	// refresh spacing, so a peer found but unreachable does not keep
+	// lookups coming every RefreshMin.
+	seen map[netip.AddrPort]bool
 }
 
 // Join starts the topic's loop, or changes what it is joined for (a new
@@ -94,7 +100,7 @@ func (s *Swarm) Join(t [32]byte, opts JoinOptions) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tp := &topic{status: TopicStatus{Topic: t, JoinOptions: opts}, wake: make(chan struct{}, 1),
-		cancel: cancel, done: make(chan struct{}), refresh: s.opts.Topics.RefreshMin, ended: make(chan struct{})}
+		cancel: cancel, done: make(chan struct{}), refresh: s.opts.Topics.RefreshMin, ended: make(chan struct{}), seen: map[netip.AddrPort]bool{}}
 	if s.topics == nil {
 		s.topics = map[[32]byte]*topic{}
 	}
@@ -198,8 +204,8 @@ func (tp *topic) poke() {
 func (s *Swarm) topicLoop(ctx context.Context, d Discovery, tp *topic) {
 	defer close(tp.done)
 	for ctx.Err() == nil {
-		found := s.topicRound(ctx, d, tp)
-		if !s.waitRound(ctx, tp, found) {
+		fresh := s.topicRound(ctx, d, tp)
+		if !s.waitRound(ctx, tp, fresh) {
 			return
 		}
 	}
@@ -207,11 +213,11 @@ func (s *Swarm) topicLoop(ctx context.Context, d Discovery, tp *topic) {
 
 // waitRound waits for the next round's time; false means the topic was
 // left.
-func (s *Swarm) waitRound(ctx context.Context, tp *topic, found int) bool {
+func (s *Swarm) waitRound(ctx context.Context, tp *topic, fresh int) bool {
 	t := s.opts.Topics
 	tp.mu.Lock()
 	tp.last = time.Now()
-	if found > 0 {
+	if fresh > 0 { // a new peer: the next Refresh may come soon again
 		tp.refresh = t.RefreshMin
 	}
 	tp.mu.Unlock()
@@ -243,7 +249,7 @@ func (s *Swarm) waitRound(ctx context.Context, tp *topic, found int) bool {
 
 // topicRound runs one announce or lookup, handing each peer found to the
 // swarm's queue when the topic is joined for lookup; it returns how many
-// it found.
+// it found that no round had found before.
 func (s *Swarm) topicRound(ctx context.Context, d Discovery, tp *topic) int {
 	tp.mu.Lock()
 	opts := tp.status.JoinOptions
@@ -255,9 +261,16 @@ func (s *Swarm) topicRound(ctx context.Context, d Discovery, tp *topic) int {
 	} else {
 		l = d.Lookup(ctx, tp.status.Topic)
 	}
-	found := 0
+	found, fresh := 0, 0
 	for f := range l.Found() {
 		found++
+		if !tp.seen[f.Addr] {
+			fresh++
+			if len(tp.seen) >= maxFoundPerLookup {
+				clear(tp.seen) // bounded: a flood of addresses starts it over
+			}
+			tp.seen[f.Addr] = true
+		}
 		if opts.Lookup {
 			s.foundPeer(f)
 		}
@@ -273,5 +286,5 @@ func (s *Swarm) topicRound(ctx context.Context, d Discovery, tp *topic) int {
 	if err != nil && ctx.Err() == nil {
 		s.log.Debug("topic round failed", "topic", hex.EncodeToString(tp.status.Topic[:4]), "err", err)
 	}
-	return found
+	return fresh
 }

@@ -84,3 +84,29 @@ func roundsOf(s *Swarm, tp [32]byte) int {
 	}
 	return 0
 }
+
+// TestRefreshSpacingWithAKnownPeer: rounds that find only the peer found
+// before (connected or not) back off as rounds that find nobody do.
+func TestRefreshSpacingWithAKnownPeer(t *testing.T) {
+	boot := dhtSeed(t)
+	a := topicSwarm(t, boot, TopicTiming{})
+	var tp [32]byte
+	rand.Read(tp[:])
+	must(t, a.Join(tp, JoinOptions{Announce: true}))
+	eventually(t, "A's announce round", func() bool { return roundsOf(a, tp) >= 1 })
+	s := topicSwarm(t, boot, TopicTiming{RefreshMin: 200 * time.Millisecond, RefreshMax: 800 * time.Millisecond})
+	must(t, s.Join(tp, JoinOptions{Lookup: true}))
+	eventually(t, "the first round", func() bool { return roundsOf(s, tp) == 1 })
+	start := time.Now()
+	for roundsOf(s, tp) < 4 {
+		s.Refresh(tp)
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Spacings 200, 400, 800 ms: A is found every time, but never anew.
+	if d := time.Since(start); d < 1300*time.Millisecond || d > 8*time.Second {
+		t.Fatalf("three refreshed rounds took %v, want about 1.4 s", d)
+	}
+	if st := s.Topics(); st[0].Found < 4 {
+		t.Fatalf("the rounds found %d peers in all, want A each time", st[0].Found)
+	}
+}
