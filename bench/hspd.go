@@ -38,6 +38,9 @@ func startDaemon(ctx context.Context, e *env, bin, tag string, args ...string) (
 	d := &daemonProc{home: home, socket: socketOf(home), exited: make(chan struct{})}
 	d.cmd = exec.Command(bin, append([]string{"--home", home, "daemon", "--bootstrap", "none"}, args...)...)
 	d.cmd.Stderr = &d.stderr
+	// A process the daemon left holding its stderr (a wrapper's child)
+	// must not keep Wait, and so stop, from returning.
+	d.cmd.WaitDelay = 5 * time.Second
 	if err := d.cmd.Start(); err != nil {
 		os.RemoveAll(home)
 		return nil, fmt.Errorf("start hsp daemon: %w", err)

@@ -69,6 +69,9 @@ func jobs(p params, l lineup) []job {
 	for _, sh := range replShapes {
 		all = append(all, replJobs(p, l, sh)...)
 	}
+	for _, sh := range dhtShapes {
+		all = append(all, dhtJobs(p, l, sh)...)
+	}
 	return all
 }
 
@@ -129,6 +132,9 @@ func runJob(ctx context.Context, e *env, j job, r, rounds int, res *results, log
 	}
 	fmt.Fprintf(log, "round %d/%d %-15s %-6s", r+1, rounds, j.Group, j.Side)
 	for _, m := range j.Metrics {
+		if len(s[m]) == 0 { // an optional figure this run did not give
+			continue
+		}
 		k := key(j.Side, m)
 		res.Samples[k] = append(res.Samples[k], s[m]...)
 		fmt.Fprintf(log, "  %s %s", m, formatValues(s[m], units[m]))

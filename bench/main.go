@@ -26,7 +26,7 @@
 // quick check: `go run ./bench -scale 0.05 -rounds 1`. The workloads -only
 // takes: append-1k, append-1k-x8, append-1k-b100, append-64k-b100,
 // read-get, read-stream, spawn-status, idle-rss, cores-rss, repl-1k,
-// repl-64k.
+// repl-64k, dht-1k, dht-64k.
 //
 // Replication (repl-1k: 10,000 × 1 KiB blocks, repl-64k: 2,000 × 64 KiB,
 // incompressible, the same bytes on every side; repl.go): a whole core is
@@ -63,6 +63,35 @@
 // them. To leave the committed results alone while trying them:
 //
 //	go run ./bench -only repl-1k,repl-64k -rounds 3 -out /tmp/repl.json -chart /tmp/repl.svg
+//
+// Through the DHT (dht-1k: 10,000 × 1 KiB, dht-64k: 2,000 × 64 KiB, the
+// blocks of the replication workloads; dht.go): B is given only the key
+// of a core that A holds and announces, finds A through a local DHT and
+// downloads all of it. Every run has its own DHT, one persistent
+// bootstrap node on 127.0.0.1, and never the public one:
+//
+//   - hsp ↔ hsp: `hsp dht --host 127.0.0.1 --port 0 --json` bootstraps
+//     daemons A and B (--bootstrap 127.0.0.1:P, --swarm-host 127.0.0.1).
+//     A's blocks are appended through package rpc and seeded
+//     (Client.Seed), and the run waits for A's first announce round (its
+//     topic's rounds ≥ 1) and for B's DHT node to be bootstrapped. Timed is
+//     `hsp --home HB --json replicate KEY` (no --peer) from its exec: to
+//     the first peer, when B's peer-add event of the core (subscribed to
+//     through package rpc before the exec) reaches this process, and to
+//     its exit 0. Then B's blocks are compared.
+//   - JS ↔ JS: bench/js/dht-replicate.js, with an @hyperswarm/dht 4.0.1
+//     bootstrap node and two JS Hyperspace daemons allowed to replicate
+//     over 127.0.0.1 (HS_BENCH_ALLOW_LOOPBACK_PEERS=1: lib/loopback.js
+//     removes @corestore/networker's check in memory; the bench runs
+//     unprivileged, without network namespaces). A announces, flushed;
+//     timed from B's get(key) to its first 'peer-add' and until
+//     download() of every block resolves. Then B's blocks are compared.
+//
+// The targets: hsp ↔ hsp's download ≥ 10× JS ↔ JS's rate (1 KiB) and
+// ≥ 1.5× (64 KiB), and its first peer no later than JS's. The committed
+// results of these two are written apart from the others:
+//
+//	go run ./bench -only dht-1k,dht-64k -rounds 5 -out bench/results-dht.json -chart docs/perf-dht.svg
 //
 // Before/after: -hsp-b PATH adds a second hsp binary, build B, beside
 // build A (-hsp's binary, or the one built from the repository). B runs

@@ -98,17 +98,20 @@ type params struct {
 	Settle     time.Duration `json:"settleNanoseconds"` // idle time before an RSS reading
 	Repl1kN    int           `json:"repl1k"`            // 1 KiB blocks replicated
 	Repl64kN   int           `json:"repl64k"`           // 64 KiB blocks replicated
+	DHT1kN     int           `json:"dht1k"`             // 1 KiB blocks replicated through the DHT
+	DHT64kN    int           `json:"dht64k"`            // 64 KiB blocks replicated through the DHT
 }
 
 var defaultParams = params{
 	Append1N: 10_000, Append8N: 40_000, Append100N: 200_000, Append64kN: 5000,
 	ReadN: 100_000, ReadGetN: 20_000, Spawns: 5, Cores: 1000, Settle: 2 * time.Second,
-	Repl1kN: 10_000, Repl64kN: 2000,
+	Repl1kN: 10_000, Repl64kN: 2000, DHT1kN: 10_000, DHT64kN: 2000,
 }
 
 // scaled shrinks (or grows) the counts by scale; batched counts stay
 // multiples of 100 and the 8-client count a multiple of 8; so do the
-// replicated counts (the servers append 100 blocks per call).
+// replicated counts, through the DHT too (the servers append 100 blocks
+// per call).
 func (p params) scaled(scale float64) params {
 	n := func(v, multiple int) int {
 		s := int(math.Round(float64(v)*scale/float64(multiple))) * multiple
@@ -119,6 +122,7 @@ func (p params) scaled(scale float64) params {
 		Append64kN: n(p.Append64kN, 100), ReadN: n(p.ReadN, 100), ReadGetN: n(p.ReadGetN, 1),
 		Spawns: n(p.Spawns, 1), Cores: n(p.Cores, 1), Settle: p.Settle,
 		Repl1kN: n(p.Repl1kN, 100), Repl64kN: n(p.Repl64kN, 100),
+		DHT1kN: n(p.DHT1kN, 100), DHT64kN: n(p.DHT64kN, 100),
 	}
 }
 
@@ -151,9 +155,10 @@ func (r row) refFor(side string) string {
 	return r.Ref
 }
 
-// rows lists the workloads and their targets (issue 7, part 4).
+// rows lists the workloads and their targets (issue 7, part 4; the
+// replication workloads' and the DHT's, issue 18).
 func rows(p params) []row {
-	return append([]row{
+	return slices.Concat([]row{
 		{"append-1k", "append 1 KiB, 1 per call, 1 client", mAppend1, key(sideJS, mAppend1), key(sideInproc, mAppend1), "in-process", 0.70, false},
 		{"append-1k-x8", "append 1 KiB, 1 per call, 8 clients", mAppend1x8, key(sideJS, mAppend1x8), key(sideHSP, mAppend1), "hsp 1 client", 3, false},
 		{"append-1k-x8", "append 1 KiB, 1 per call, 8 clients vs JS 1 client", mAppend1x8, key(sideJS, mAppend1), key(sideJS, mAppend1), "JS 1 client", 2, false},
@@ -164,7 +169,7 @@ func rows(p params) []row {
 		{"spawn-status", "spawn → first status answered", mSpawnStatus, key(sideJS, mSpawnStatus), key(sideJS, mSpawnStatus), "JS", 0.25, true},
 		{"idle-rss", "idle daemon RSS", mIdleRSS, key(sideJS, mIdleRSS), key(sideJS, mIdleRSS), "JS", 1.0 / 3, true},
 		{"cores-rss", fmt.Sprintf("RSS with %d cores held open", p.Cores), mCoresRSS, key(sideJS, mCoresRSS), key(sideJS, mCoresRSS), "JS", 0.1, true},
-	}, replRows(p)...)
+	}, replRows(p), dhtRows(p))
 }
 
 // replRows are the rows of the replication workloads: per shape, hsp → hsp

@@ -70,7 +70,7 @@ type chartPanel struct {
 
 var panelTitles = []struct{ unit, title string }{
 	{unitRate, "throughput, blocks/s (higher is better)"},
-	{unitMs, "spawn → status, ms (lower is better)"},
+	{unitMs, "time, ms (lower is better)"},
 	{unitMiB, "daemon RSS, MiB (lower is better)"},
 	{unitWire, "bytes on the wire of a download, both directions, MiB (lower is better)"},
 }

@@ -95,12 +95,15 @@ function socketPathFor (host) { return path.join(os.tmpdir(), host + '.sock') }
 function uniqueHost (tag) { return `hspbench-${tag}-${process.pid}-${crypto.randomBytes(3).toString('hex')}` }
 
 // spawnDaemon starts the package's `hyperspace` bin (with the loopback preload) on an
-// empty storage dir.
-function spawnDaemon ({ storage, host, bootstrap }) {
+// empty storage dir. With allowLoopbackPeers the preload also removes @corestore/networker's
+// check that drops peers on 127.0.0.1 (HS_BENCH_ALLOW_LOOPBACK_PEERS=1; see loopback.js), so
+// that two daemons of this host replicate.
+function spawnDaemon ({ storage, host, bootstrap, allowLoopbackPeers = false }) {
   const args = ['-r', LOOPBACK_PRELOAD, HYPERSPACE_BIN,
     '--host', host, '--storage', storage, '--bootstrap', bootstrap, '--no-migrate']
   const env = { ...process.env, HOME: storage }
   delete env.HS_BENCH_ALLOW_LOOPBACK_PEERS
+  if (allowLoopbackPeers) env.HS_BENCH_ALLOW_LOOPBACK_PEERS = '1'
   const t0 = now()
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   const d = { proc, pid: proc.pid, host, t0, blocked: 0, stderr: '', exited: false }
@@ -171,8 +174,8 @@ async function closeClient (client) {
 }
 
 // startDaemon spawns a daemon on a new storage dir and waits for it.
-async function startDaemon (tag, bootstrap) {
-  const d = spawnDaemon({ storage: tmpDir(tag), host: uniqueHost(tag), bootstrap })
+async function startDaemon (tag, bootstrap, { allowLoopbackPeers = false } = {}) {
+  const d = spawnDaemon({ storage: tmpDir(tag), host: uniqueHost(tag), bootstrap, allowLoopbackPeers })
   const { client } = await waitForDaemon(d)
   d.client = client
   return d
