@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 )
 
 // jsDHTResult is the result line of bench/js/dht-replicate.js.
@@ -47,18 +43,13 @@ func dhtJS(ctx context.Context, e *env, m dhtMetrics, n, size int) (samples, err
 		return nil, err
 	}
 	args := []string{"dht-replicate.js", "--file", data.file, "--size", strconv.Itoa(size), "--timeout-ms", "300000"}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "node", args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = e.jsDir, &stdout, &stderr
-	// Interrupted, the script stops its daemons and removes its dirs on SIGTERM.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 20 * time.Second
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("node %s: %w: %s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
+	stdout, err := runNode(ctx, e, args...)
+	if err != nil {
+		return nil, err
 	}
 	var r jsDHTResult
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &r); err != nil {
-		return nil, fmt.Errorf("read result of node %s: %q: %w", strings.Join(args, " "), stdout.String(), err)
+	if err := json.Unmarshal(stdout, &r); err != nil {
+		return nil, fmt.Errorf("read result of node %s: %q: %w", strings.Join(args, " "), stdout, err)
 	}
 	if err := r.check(n, size); err != nil {
 		return nil, fmt.Errorf("node %s: %w", strings.Join(args, " "), err)

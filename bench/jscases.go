@@ -27,21 +27,31 @@ type jsResult struct {
 	CoresHeld          int       `json:"coresHeld"`
 }
 
-// runJS runs one case of bench/js/run.js and returns its result line.
-func runJS(ctx context.Context, e *env, name string, flags ...string) (jsResult, error) {
-	args := append([]string{"run.js", name}, flags...)
+// runNode runs a script of bench/js to its end and returns its stdout,
+// trimmed. Interrupted, the scripts stop their daemons and remove their
+// dirs on SIGTERM, which the cancel sends.
+func runNode(ctx context.Context, e *env, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "node", args...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = e.jsDir, &stdout, &stderr
-	// Interrupted, run.js stops its daemons and removes its dirs on SIGTERM.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 20 * time.Second
 	if err := cmd.Run(); err != nil {
-		return jsResult{}, fmt.Errorf("run node %s: %w: %s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
+		return nil, fmt.Errorf("node %s: %w: %s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
+	}
+	return bytes.TrimSpace(stdout.Bytes()), nil
+}
+
+// runJS runs one case of bench/js/run.js and returns its result line.
+func runJS(ctx context.Context, e *env, name string, flags ...string) (jsResult, error) {
+	args := append([]string{"run.js", name}, flags...)
+	stdout, err := runNode(ctx, e, args...)
+	if err != nil {
+		return jsResult{}, err
 	}
 	var r jsResult
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &r); err != nil || r.Type != "result" {
-		return jsResult{}, fmt.Errorf("read result of node %s: %q: %w", strings.Join(args, " "), stdout.String(), err)
+	if err := json.Unmarshal(stdout, &r); err != nil || r.Type != "result" {
+		return jsResult{}, fmt.Errorf("read result of node %s: %q: %w", strings.Join(args, " "), stdout, err)
 	}
 	if n := r.OffLoopbackBlocked + r.DaemonBlocked; n > 0 {
 		return jsResult{}, fmt.Errorf("node %s: the loopback guard blocked %d off-loopback sends", strings.Join(args, " "), n)

@@ -566,18 +566,14 @@ func replIntoJS(ctx context.Context, e *env, key core.Key, port int, data *replD
 	n := len(data.blocks)
 	args := []string{"repl-download.js", "--key", key.String(), "--port", strconv.Itoa(px.port()), "--dir", dir,
 		"--file", data.file, "--size", strconv.Itoa(size)}
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "node", args...)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = e.jsDir, &stdout, &stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 20 * time.Second
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("node %s: %w: %s", strings.Join(args, " "), err, tail(stderr.String(), 2000))
+	stdout, err := runNode(ctx, e, args...)
+	if err != nil {
+		return nil, err
 	}
 	up, down := px.bytes()
 	var r jsDownload
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &r); err != nil || r.Type != "result" {
-		return nil, fmt.Errorf("read result of node %s: %q: %w", strings.Join(args, " "), stdout.String(), err)
+	if err := json.Unmarshal(stdout, &r); err != nil || r.Type != "result" {
+		return nil, fmt.Errorf("read result of node %s: %q: %w", strings.Join(args, " "), stdout, err)
 	}
 	if r.Blocks != n || r.Downloaded != n || r.ByteLength != n*size || r.OffLoopbackBlocked != 0 {
 		return nil, fmt.Errorf("js download: %+v, want %d blocks of %d bytes and no off-loopback send", r, n, size)
