@@ -19,7 +19,7 @@ const emptyGrace = 3 * time.Second
 
 // resolvePoll is how often a download to the peers' length looks whether
 // its peers have told their lengths.
-const resolvePoll = 10 * time.Millisecond
+const resolvePoll = 2 * time.Millisecond
 
 // netDownload is a range fetched from peers by the replicator. It is
 // complete once every block of it is verified and durably committed.
