@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -57,29 +55,10 @@ func startDHTNode(ctx context.Context, bin string) (*dhtNode, error) {
 	if err := n.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start hsp dht: %w", err)
 	}
-	first := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		if sc.Scan() {
-			first <- sc.Text()
-		}
-		close(first)
-		for sc.Scan() {
-			n.count(sc.Bytes())
-		}
-		n.cmd.Wait()
-		close(n.exited)
-	}()
-	var line string
-	select {
-	case line = <-first:
-	case <-ctx.Done():
+	line, err := firstLine(ctx, out, 30*time.Second, n.count, func() { n.cmd.Wait(); close(n.exited) })
+	if err != nil {
 		n.stop()
-		return nil, ctx.Err()
-	case <-time.After(30 * time.Second):
-		n.stop()
-		return nil, errors.New("hsp dht: not listening after 30 s")
+		return nil, fmt.Errorf("hsp dht: not listening: %w", err)
 	}
 	var l dhtListening
 	err = json.Unmarshal([]byte(line), &l)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -610,28 +611,10 @@ func startJSServer(ctx context.Context, e *env, data *replData, size int) (*jsSe
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start repl-serve.js: %w", err)
 	}
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		for sc.Scan() {
-		}
-		s.cmd.Wait()
-		close(s.exited)
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-ctx.Done():
+	line, err := firstLine(ctx, out, 5*time.Minute, func([]byte) {}, func() { s.cmd.Wait(); close(s.exited) })
+	if err != nil {
 		s.stop()
-		return nil, ctx.Err()
-	case <-time.After(5 * time.Minute):
-		s.stop()
-		return nil, errors.New("repl-serve.js: not listening after 5 minutes")
+		return nil, fmt.Errorf("repl-serve.js: not listening: %w", err)
 	}
 	var l struct {
 		Type       string `json:"type"`
@@ -668,4 +651,34 @@ func (s *jsServer) stop() error {
 		return fmt.Errorf("repl-serve.js %d: %s (3: off-loopback sends blocked): %s", s.cmd.Process.Pid, st, tail(s.stderr.String(), 2000))
 	}
 	return nil
+}
+
+// firstLine returns the first line a server prints on out, within wait,
+// then hands every later line to rest and, at the end of out, calls
+// exited.
+func firstLine(ctx context.Context, out io.Reader, wait time.Duration, rest func([]byte), exited func()) (string, error) {
+	first := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		if sc.Scan() {
+			first <- sc.Text()
+		}
+		close(first)
+		for sc.Scan() {
+			rest(sc.Bytes())
+		}
+		exited()
+	}()
+	select {
+	case line, ok := <-first:
+		if !ok {
+			return "", errors.New("it exited first")
+		}
+		return line, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-time.After(wait):
+		return "", fmt.Errorf("no line after %v", wait)
+	}
 }

@@ -56,14 +56,8 @@ func TestRefreshSpacing(t *testing.T) {
 	var tp [32]byte
 	rand.Read(tp[:])
 	must(t, s.Join(tp, JoinOptions{Lookup: true}))
-	eventually(t, "the first round", func() bool { return roundsOf(s, tp) == 1 })
-	start := time.Now()
-	for roundsOf(s, tp) < 4 {
-		s.Refresh(tp)
-		time.Sleep(5 * time.Millisecond)
-	}
 	// Spacings 200, 400, 400 ms at least.
-	if d := time.Since(start); d < 900*time.Millisecond || d > 5*time.Second {
+	if d := refreshedRounds(t, s, tp); d < 900*time.Millisecond || d > 5*time.Second {
 		t.Fatalf("three refreshed rounds took %v, want about 1 s", d)
 	}
 }
@@ -74,6 +68,19 @@ func TestJoinWithoutDHT(t *testing.T) {
 	if err := s.Join([32]byte{1}, JoinOptions{Lookup: true}); err != ErrNoDiscovery {
 		t.Fatalf("Join without a DHT: %v", err)
 	}
+}
+
+// refreshedRounds waits for tp's first round, then asks for rounds with
+// Refresh until three more ended, and returns how long they took.
+func refreshedRounds(t *testing.T, s *Swarm, tp [32]byte) time.Duration {
+	t.Helper()
+	eventually(t, "the first round", func() bool { return roundsOf(s, tp) == 1 })
+	start := time.Now()
+	for roundsOf(s, tp) < 4 {
+		s.Refresh(tp)
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
 }
 
 func roundsOf(s *Swarm, tp [32]byte) int {
@@ -96,14 +103,8 @@ func TestRefreshSpacingWithAKnownPeer(t *testing.T) {
 	eventually(t, "A's announce round", func() bool { return roundsOf(a, tp) >= 1 })
 	s := topicSwarm(t, boot, TopicTiming{RefreshMin: 200 * time.Millisecond, RefreshMax: 800 * time.Millisecond})
 	must(t, s.Join(tp, JoinOptions{Lookup: true}))
-	eventually(t, "the first round", func() bool { return roundsOf(s, tp) == 1 })
-	start := time.Now()
-	for roundsOf(s, tp) < 4 {
-		s.Refresh(tp)
-		time.Sleep(5 * time.Millisecond)
-	}
 	// Spacings 200, 400, 800 ms: A is found every time, but never anew.
-	if d := time.Since(start); d < 1300*time.Millisecond || d > 8*time.Second {
+	if d := refreshedRounds(t, s, tp); d < 1300*time.Millisecond || d > 8*time.Second {
 		t.Fatalf("three refreshed rounds took %v, want about 1.4 s", d)
 	}
 	if st := s.Topics(); st[0].Found < 4 {
