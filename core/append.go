@@ -10,6 +10,17 @@ import (
 // of data, tree nodes, signature and new length is committed atomically and
 // durably before Append returns.
 func (c *Hypercore) Append(ctx context.Context, blocks ...[]byte) (uint64, error) {
+	return c.AppendHashed(ctx, blocks, nil)
+}
+
+// AppendHashed is Append with the blocks' leaf hashes computed already
+// (LeafHash of each block, in order), as a server hashing blocks while more
+// of them arrive has them; nil hashes are computed here. The hashes must be
+// those of the blocks: they are signed as given.
+func (c *Hypercore) AppendHashed(ctx context.Context, blocks [][]byte, hashes [][32]byte) (uint64, error) {
+	if hashes != nil && len(hashes) != len(blocks) {
+		return 0, fmt.Errorf("append %d blocks with %d leaf hashes", len(blocks), len(hashes))
+	}
 	if !c.Writable() {
 		return 0, fmt.Errorf("append to %s: %w", c.kp.PublicKey, ErrNotWritable)
 	}
@@ -26,7 +37,10 @@ func (c *Hypercore) Append(ctx context.Context, blocks ...[]byte) (uint64, error
 	if len(blocks) == 0 {
 		return c.header.Length, nil
 	}
-	b, roots := c.appendBatch(blocks)
+	if hashes == nil {
+		hashes = LeafHashes(blocks)
+	}
+	b, roots := c.appendBatch(blocks, hashes)
 	if err := c.st.Commit(ctx, b); err != nil {
 		return 0, fmt.Errorf("append %d blocks at %d: %w", len(blocks), c.header.Length, err)
 	}
@@ -36,14 +50,14 @@ func (c *Hypercore) Append(ctx context.Context, blocks ...[]byte) (uint64, error
 
 // appendBatch builds the batch for an append. The caller holds writeMu, so
 // the header, roots and bitfields cannot change underneath it.
-func (c *Hypercore) appendBatch(blocks [][]byte) (*Batch, []Node) {
+func (c *Hypercore) appendBatch(blocks [][]byte, hashes [][32]byte) (*Batch, []Node) {
 	h := c.header
 	roots := slices.Clone(c.roots)
 	data, tree := newPageEdit(c.data), newPageEdit(c.tree)
 	b := &Batch{Sync: true, Blocks: make([]Block, 0, len(blocks)), Nodes: make([]Node, 0, 2*len(blocks))}
-	for _, block := range blocks {
+	for k, block := range blocks {
 		i := h.Length
-		leaf := LeafNode(i, block)
+		leaf := Node{Index: 2 * i, Hash: hashes[k], Size: uint64(len(block))}
 		b.Blocks = append(b.Blocks, Block{Index: i, Data: block})
 		b.Nodes = append(b.Nodes, leaf)
 		data.set(i)

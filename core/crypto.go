@@ -75,15 +75,21 @@ func (kp KeyPair) Writable() bool { return len(kp.SecretKey) == SecretKeySize }
 // LeafNode hashes block data into the leaf node of block index:
 // H(0x00 ‖ u64be(len) ‖ data).
 func LeafNode(index uint64, data []byte) Node {
+	return Node{Index: 2 * index, Hash: LeafHash(data), Size: uint64(len(data))}
+}
+
+// LeafHash is the hash of the leaf node of a block holding data, whatever
+// its index: H(0x00 ‖ u64be(len) ‖ data).
+func LeafHash(data []byte) [32]byte {
 	var hdr [9]byte
 	hdr[0] = leafType
 	binary.BigEndian.PutUint64(hdr[1:], uint64(len(data)))
 	h, _ := blake2b.New256(nil)
 	h.Write(hdr[:])
 	h.Write(data)
-	n := Node{Index: 2 * index, Size: uint64(len(data))}
-	h.Sum(n.Hash[:0])
-	return n
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // ParentNode combines two sibling nodes, given in any order, into their
