@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -66,11 +67,33 @@ func dialRetry(t *testing.T, socket string) *rpc.Client {
 	}
 }
 
-func block(i uint64) []byte { return fmt.Appendf(nil, "acknowledged block %d", i) }
+// block is the content of block i: short, or 64 KiB in the second half of
+// every 64, which go 32 to an append, in parts.
+func block(i uint64) []byte {
+	b := fmt.Appendf(nil, "acknowledged block %d", i)
+	if i%64 >= 32 {
+		b = append(b, bytes.Repeat([]byte{byte(i)}, 64<<10)...)
+	}
+	return b
+}
+
+// nextAppend is what the client appends next when acked blocks are
+// acknowledged: one short block, or the large ones up to the next 64.
+func nextAppend(acked uint64) [][]byte {
+	if acked%64 < 32 {
+		return [][]byte{block(acked)}
+	}
+	var blocks [][]byte
+	for i := acked; i < (acked/64+1)*64; i++ {
+		blocks = append(blocks, block(i))
+	}
+	return blocks
+}
 
 // TestKillDuringAppends kills the daemon with SIGKILL while a client streams
 // appends, again and again: every append the daemon acknowledged is there
-// after a restart, and the core passes its audit.
+// after a restart, and the core passes its audit. Some appends are large
+// enough to go in parts.
 func TestKillDuringAppends(t *testing.T) {
 	home := t.TempDir()
 	socket := hsphome.PathsFor(home, os.Getenv).Socket
@@ -90,7 +113,7 @@ func TestKillDuringAppends(t *testing.T) {
 			child.Process.Signal(syscall.SIGKILL)
 		})
 		for {
-			n, err := rc.Append(context.Background(), block(acked))
+			n, err := rc.Append(context.Background(), nextAppend(acked)...)
 			if err != nil {
 				break
 			}

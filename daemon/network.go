@@ -40,6 +40,13 @@ func (c localCore) Append(ctx context.Context, blocks ...[]byte) (uint64, error)
 	return n, storeErr(err)
 }
 
+// AppendHashed is Append with the leaf hashes the server computed as the
+// blocks arrived.
+func (c localCore) AppendHashed(ctx context.Context, blocks [][]byte, hashes [][32]byte) (uint64, error) {
+	n, err := c.Handle.AppendHashed(ctx, blocks, hashes)
+	return n, storeErr(err)
+}
+
 // Get fetches a missing block from peers while it waits, when there is a
 // network; NoWait never waits, so never fetches.
 func (c localCore) Get(ctx context.Context, index uint64, opts core.GetOptions) ([]byte, error) {

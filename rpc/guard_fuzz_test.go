@@ -59,6 +59,28 @@ var guardSessions = map[string]func(ctx context.Context, t *testing.T, c *Client
 	"session-core":      sessionCore,
 	"session-subscribe": sessionSubscribe,
 	"session-store":     sessionStore,
+	"session-parts":     sessionParts,
+}
+
+// sessionParts: an append in three pipelined parts, then a plain one.
+func sessionParts(ctx context.Context, t *testing.T, c *Client) {
+	rc, err := c.Open(ctx, OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []func() error
+	for i, part := range [][][]byte{{[]byte("p0"), []byte("p1")}, {[]byte("p2")}, {[]byte("p3"), {}}} {
+		f, release := sendPart(ctx, rc, part, i == 2)
+		sent = append(sent, func() error { return partErr(f, release) })
+	}
+	for _, wait := range sent {
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := rc.Append(ctx, []byte("p5")); err != nil || n != 6 {
+		t.Fatalf("append after the parts: %d, %v", n, err)
+	}
 }
 
 // sessionCore: open a core, append, get, read through a cursor, close.

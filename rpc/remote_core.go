@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"capnproto.org/go/capnp/v3/flowcontrol"
@@ -34,6 +35,10 @@ type RemoteCore struct {
 	events     []func(Event)
 
 	ahead readAhead
+
+	// noParts: the daemon answered appendPart as unimplemented (an older
+	// daemon), so appends go in one call.
+	noParts atomic.Bool
 }
 
 var _ core.Core = (*RemoteCore)(nil)
@@ -164,6 +169,11 @@ func (r *RemoteCore) result(ctx context.Context, what string, err error) error {
 func (r *RemoteCore) Append(ctx context.Context, blocks ...[]byte) (uint64, error) {
 	if err := checkAppend(blocks); err != nil {
 		return 0, err
+	}
+	if cuts := appendParts(blocks); cuts != nil && !r.noParts.Load() {
+		if n, ok, err := r.appendInParts(ctx, blocks, cuts); ok {
+			return n, err
+		}
 	}
 	ctx, cancel := r.call(ctx)
 	defer cancel()

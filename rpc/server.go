@@ -88,13 +88,19 @@ type Limits struct {
 	// SlowConsumer is how long a subscriber may leave a batch of events
 	// unacknowledged before its subscription is dropped.
 	SlowConsumer time.Duration
+	// Parted caps the appends in parts (appendPart) a session has
+	// gathering at once; each holds up to MaxAppendBytes until it commits.
+	Parted int
+	// PartWait is how long an append in parts waits for its next part
+	// before it fails and lets its parts go.
+	PartWait time.Duration
 }
 
 // minEventWindow is the smallest event window: far above one batch.
 const minEventWindow = 16 << 10
 
 // DefaultLimits are the limits a Server applies unless told otherwise.
-var DefaultLimits = Limits{Cores: 4096, Calls: 1024, EventBytes: 1 << 20, SlowConsumer: 30 * time.Second}
+var DefaultLimits = Limits{Cores: 4096, Calls: 1024, EventBytes: 1 << 20, SlowConsumer: 30 * time.Second, Parted: 4, PartWait: 30 * time.Second}
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
@@ -103,6 +109,7 @@ func (l Limits) withDefaults() Limits {
 	// window, so the window always holds the largest event batch.
 	l.EventBytes = max(positiveOr(l.EventBytes, d.EventBytes), minEventWindow)
 	l.SlowConsumer = positiveOr(l.SlowConsumer, d.SlowConsumer)
+	l.Parted, l.PartWait = positiveOr(l.Parted, d.Parted), positiveOr(l.PartWait, d.PartWait)
 	return l
 }
 
@@ -198,6 +205,7 @@ type session struct {
 
 	sends   *sendLimit   // what the connection holds unread
 	calls   atomic.Int32 // calls in progress
+	parted  atomic.Int32 // appends in parts gathering
 	streams atomic.Int32 // subscriptions, cursors, downloads and extensions open
 
 	mu       sync.Mutex

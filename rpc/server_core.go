@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	capnp "capnproto.org/go/capnp/v3"
+
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
 )
@@ -18,6 +20,7 @@ type coreServer struct {
 
 	mu     sync.Mutex
 	closed bool
+	parted *partedAppend // the append whose parts are arriving, if any
 }
 
 func newCoreServer(sess *session, h Handle) *coreServer {
@@ -104,7 +107,12 @@ func (c *coreServer) Append(ctx context.Context, call schema.Core_append) error 
 	})
 }
 
-func readBlocks(p schema.Core_append_Params) ([][]byte, error) {
+// blockParams are the params of append and appendPart.
+type blockParams interface {
+	Blocks() (capnp.DataList, error)
+}
+
+func readBlocks(p blockParams) ([][]byte, error) {
 	list, err := p.Blocks()
 	if err != nil {
 		return nil, fmt.Errorf("append: read blocks: %w", ErrBadRequest)
