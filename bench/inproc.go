@@ -9,27 +9,31 @@ import (
 	"github.com/hspd/hsp/core/store"
 )
 
-// inprocAppend appends to a new core of a store opened in this process,
+// inprocAppend appends to new cores of a store opened in this process,
 // with the store's defaults (the daemon's: every append durable before it
-// returns), from one goroutine. It is the ceiling the daemon's figures are
-// held against: the same work without the RPC.
-func inprocAppend(ctx context.Context, e *env, metric string, n, size, batch int) (s samples, err error) {
+// returns), one goroutine per client, each to its own core. It is the
+// ceiling the daemon's figures are held against: the same work without the
+// RPC.
+func inprocAppend(ctx context.Context, e *env, metric string, a appendSpec) (s samples, err error) {
 	st, closeStore, err := tempStore(ctx, e, "inproc-")
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, closeStore()) }()
-	h, err := st.Create(ctx)
+	cores := make([]appender, a.clients)
+	for i := range cores {
+		h, err := st.Create(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer h.Close()
+		cores[i] = h
+	}
+	elapsed, err := appendConcurrently(ctx, a, func(i int) appender { return cores[i] })
 	if err != nil {
 		return nil, err
 	}
-	defer h.Close()
-	a := appendSpec{n: n, size: size, batch: batch, clients: 1}
-	elapsed, err := appendConcurrently(ctx, a, func(int) appender { return h })
-	if err != nil {
-		return nil, err
-	}
-	return samples{metric: {float64(n) / elapsed.Seconds()}}, nil
+	return samples{metric: {float64(a.n) / elapsed.Seconds()}}, nil
 }
 
 // tempStore opens a durable store in a new directory under e.tmp; close

@@ -45,7 +45,7 @@ func jobs(p params, l lineup) []job {
 		var js []job
 		if inproc {
 			js = append(js, job{group, sideInproc, []string{metric}, func(ctx context.Context, e *env) (samples, error) {
-				return inprocAppend(ctx, e, metric, n, size, batch)
+				return inprocAppend(ctx, e, metric, appendSpec{n, size, batch, clients})
 			}})
 		}
 		js = append(js, hspJobs(group, []string{metric}, func(ctx context.Context, e *env, bin string) (samples, error) {
@@ -57,7 +57,7 @@ func jobs(p params, l lineup) []job {
 	}
 	var all []job
 	all = append(all, appendJobs("append-1k-1", mAppend1, p.Append1N, 1024, 1, 1, true)...)
-	all = append(all, appendJobs("append-1k-1-x8", mAppend1x8, p.Append8N, 1024, 1, 8, false)...)
+	all = append(all, appendJobs("append-1k-1-x8", mAppend1x8, p.Append8N, 1024, 1, 8, true)...)
 	all = append(all, appendJobs("append-1k-100", mAppend100, p.Append100N, 1024, 100, 1, true)...)
 	all = append(all, appendJobs("append-64k-100", mAppend64k, p.Append64kN, 64<<10, 100, 1, true)...)
 	read := []string{mReadGet, mReadStream}
