@@ -87,8 +87,10 @@ func jsRead(ctx context.Context, e *env, p params) (samples, error) {
 	return samples{mReadGet: {r.GetBlocksPerS}, mReadStream: {r.StreamBlocksPerS}}, nil
 }
 
-// jsStartup runs the startup case: spawn → status, idle RSS, RSS with
-// p.Cores cores held.
+// jsStartup runs the startup case: spawn → status, then idle RSS and RSS
+// with p.Cores cores held, of a daemon joined to a local DHT bootstrap
+// node whose DHT has answered a lookup (run.js's dhtReady), as the hsp
+// side's (hspJoinedMemory).
 func jsStartup(ctx context.Context, e *env, p params) (samples, error) {
 	r, err := runJS(ctx, e, "startup", "--spawns", itoa(p.Spawns), "--cores", itoa(p.Cores), "--settle-ms", itoa(int(p.Settle.Milliseconds())))
 	if err != nil {

@@ -3,36 +3,36 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc"
 )
 
 // hspStartup measures, p.Spawns times, the time from exec of `hsp status`
 // (of the binary bin) on an empty home with no daemon until it exits
 // successfully: the CLI starts a detached daemon, which opens a new
-// store, and asks it for its status. On the last spawn it then reads the
-// daemon's RSS after p.Settle idle with one client connected, and again
-// p.Settle after that client opened p.Cores new cores and holds them.
+// store, and asks it for its status. Then it measures the memory of a
+// daemon joined to a local DHT (hspJoinedMemory).
 func hspStartup(ctx context.Context, e *env, bin string, p params) (samples, error) {
 	s := samples{}
-	for i := range p.Spawns {
+	for range p.Spawns {
 		home, err := os.MkdirTemp(e.tmp, "hsp-startup-")
 		if err != nil {
 			return nil, fmt.Errorf("make home: %w", err)
 		}
-		ms, pid, err := timeSpawnStatus(ctx, bin, home)
+		ms, _, err := timeSpawnStatus(ctx, bin, home)
 		if err == nil {
 			s[mSpawnStatus] = append(s[mSpawnStatus], ms)
-			if i == p.Spawns-1 {
-				err = hspMemory(ctx, socketOf(home), pid, p, s)
-			}
 		}
 		err = errors.Join(err, stopSpawned(ctx, bin, home))
 		os.RemoveAll(home)
@@ -40,7 +40,81 @@ func hspStartup(ctx context.Context, e *env, bin string, p params) (samples, err
 			return nil, err
 		}
 	}
+	if err := hspJoinedMemory(ctx, e, bin, p, s); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// hspJoinedMemory spawns a daemon as `hsp status` does, on a new home
+// whose config file gives it a local `hsp dht` as its only bootstrap node
+// and a swarm port on 127.0.0.1, so that its swarm starts at boot as JS
+// Hyperspace's does. Once its DHT node is bootstrapped and has answered
+// a lookup, it records the daemon's idle RSS and its RSS with p.Cores
+// cores held open (hspMemory).
+func hspJoinedMemory(ctx context.Context, e *env, bin string, p params, s samples) (err error) {
+	node, err := startDHTNode(ctx, bin)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, node.stop()) }()
+	home, err := os.MkdirTemp(e.tmp, "hsp-memory-")
+	if err != nil {
+		return fmt.Errorf("make home: %w", err)
+	}
+	defer os.RemoveAll(home)
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	set := [][2]string{{"bootstrap", node.addr}, {"swarm-host", "127.0.0.1"}, {"swarm-port", strconv.Itoa(port)}}
+	for _, kv := range set {
+		if out, err := exec.CommandContext(ctx, bin, "--home", home, "config", "set", kv[0], kv[1]).CombinedOutput(); err != nil {
+			return fmt.Errorf("hsp config set %s %s: %w: %s", kv[0], kv[1], err, strings.TrimSpace(string(out)))
+		}
+	}
+	_, pid, err := timeSpawnStatus(ctx, bin, home)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopSpawned(ctx, bin, home)) }()
+	c, err := dialAnswering(ctx, socketOf(home))
+	if err != nil {
+		return fmt.Errorf("dial spawned daemon: %w", err)
+	}
+	defer c.Close()
+	if err := waitJoined(ctx, c, port, node.addr); err != nil {
+		return fmt.Errorf("daemon %s: %w", home, err)
+	}
+	return hspMemory(ctx, c, pid, p, s)
+}
+
+// waitJoined returns once the daemon's swarm listens on port and its DHT
+// node, given boot alone, is bootstrapped and has finished a lookup of a
+// random topic (which it then leaves): the DHT works, and the daemon is
+// back to joining no topic, as the JS side's dhtReady leaves its daemon.
+func waitJoined(ctx context.Context, c *rpc.Client, port int, boot string) error {
+	var st rpc.Status
+	err := poll(ctx, 30*time.Second, func(ctx context.Context) (bool, error) {
+		var err error
+		st, err = c.Status(ctx)
+		n := st.Network
+		return err == nil && int(n.Port) == port && n.DHT.Bootstrapped && slices.Equal(n.DHT.Bootstrap, []string{boot}), err
+	})
+	if err != nil {
+		return fmt.Errorf("swarm on port %d, DHT bootstrapped from %s only: %w (network: %+v)", port, boot, err, st.Network)
+	}
+	var topic core.DiscoveryKey
+	rand.Read(topic[:])
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := c.Configure(lctx, topic, rpc.ConfigureOptions{Lookup: true, Flush: true}); err != nil {
+		return fmt.Errorf("a flushed lookup through the DHT: %w", err)
+	}
+	if err := c.Configure(ctx, topic, rpc.ConfigureOptions{}); err != nil {
+		return fmt.Errorf("leave the lookup's topic: %w", err)
+	}
+	return nil
 }
 
 // timeSpawnStatus runs `hsp --home H --json status` and returns how long
@@ -75,14 +149,10 @@ func stopSpawned(ctx context.Context, bin, home string) error {
 	return nil
 }
 
-// hspMemory records the daemon's idle RSS and its RSS with p.Cores cores
-// held open by one client.
-func hspMemory(ctx context.Context, socket string, pid int, p params, s samples) error {
-	c, err := dialAnswering(ctx, socket)
-	if err != nil {
-		return fmt.Errorf("dial spawned daemon: %w", err)
-	}
-	defer c.Close()
+// hspMemory records the daemon's idle RSS after p.Settle with client c
+// connected, and its RSS p.Settle after c opened p.Cores new cores and
+// holds them.
+func hspMemory(ctx context.Context, c *rpc.Client, pid int, p params, s samples) error {
 	if err := sleep(ctx, p.Settle); err != nil {
 		return err
 	}

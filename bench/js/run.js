@@ -14,8 +14,10 @@
 // read:   fills a core (batches of 100), then gets blocks 0..get-n-1 one at a time, then
 //   reads blocks 0..n-1 with createReadStream.
 // startup: time from spawn() until a fresh client's status() answers (each spawn on an empty
-//   storage dir); on the last spawn, the RSS after settle-ms idle with that client connected,
-//   then the RSS settle-ms after one client created and holds `cores` new cores.
+//   storage dir; every daemon is joined to a local DHT bootstrap node, as Hyperspace joins its
+//   DHT at start); on the last spawn, once its DHT node answered a lookup (dhtReady), the RSS
+//   after settle-ms idle with that client connected, then the RSS settle-ms after one client
+//   created and holds `cores` new cores.
 // The JS daemon never fsyncs (random-access-file does not), so its appends are not durable.
 const c = require('./lib/common')
 
@@ -90,6 +92,7 @@ async function startupCase () {
       last = { d, client }
     }
   }
+  await c.withTimeout(dhtReady(last.client), 30000, "the daemon's DHT node")
   await c.sleep(o['settle-ms'])
   const idleRssBytes = c.rssBytes(last.d.pid)
   const held = []
@@ -97,6 +100,15 @@ async function startupCase () {
   await c.sleep(o['settle-ms'])
   const coresRssBytes = c.rssBytes(last.d.pid)
   return { case: 'startup', ...o, spawnSeconds: spawnS, idleRssBytes, coresHeld: held.length, coresRssBytes, daemonBlocked: last.d.blocked }
+}
+
+// dhtReady returns once the daemon's DHT node works: a lookup of a random topic, flushed (its
+// first round done, which needs the bootstrap node's answers), then the topic is left, so the
+// daemon joins no topic, as the hsp side's waitJoined leaves its daemon (bench/startup.go).
+async function dhtReady (client) {
+  const topic = require('crypto').randomBytes(32)
+  await client.network.configure(topic, { announce: false, lookup: true, flush: true })
+  await client.network.configure(topic, { announce: false, lookup: false })
 }
 
 const name = process.argv[2]

@@ -18,6 +18,15 @@ const HYPERSPACE_BIN = path.join(path.dirname(require.resolve('hyperspace/packag
 function now () { return Number(process.hrtime.bigint()) / 1e9 } // seconds
 const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms))
 
+// withTimeout rejects, naming what, unless promise settles within ms.
+function withTimeout (promise, ms, what) {
+  let t
+  return Promise.race([
+    promise.finally(() => clearTimeout(t)),
+    new Promise((resolve, reject) => { t = setTimeout(() => reject(new Error(`${what}: not done after ${ms} ms`)), ms) })
+  ])
+}
+
 // ---------- cleanup (LIFO) ----------
 const cleanups = []
 function onCleanup (fn) { cleanups.push(fn); return fn }
@@ -211,6 +220,7 @@ module.exports = {
   guard,
   now,
   sleep,
+  withTimeout,
   main,
   onCleanup,
   offCleanup,
