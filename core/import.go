@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // Data is a block as a peer sends it, with its proof. Value nil means absent
@@ -15,6 +16,38 @@ type Data struct {
 	Value     []byte
 	Nodes     []Node
 	Signature []byte
+
+	leaf leafMemo // set by HashLeaf
+}
+
+// leafMemo is a leaf node hashed ahead of verification, with the value it
+// was hashed from (its first byte's address and its length).
+type leafMemo struct {
+	node Node
+	at   *byte
+	n    int
+}
+
+// HashLeaf hashes the block's leaf node now, so that Import and
+// ImportBatch need not: a receiver can hash a block as it arrives, while
+// the previous batch is being committed. The hash counts only for the
+// Index and Value it was computed with (a Data whose Index or Value was
+// replaced since is hashed again when verified); the bytes of Value must
+// not change after. A Data without a value has nothing to hash.
+func (d *Data) HashLeaf() {
+	if d.Value == nil {
+		return
+	}
+	d.leaf = leafMemo{node: LeafNode(d.Index, d.Value), at: unsafe.SliceData(d.Value), n: len(d.Value)}
+}
+
+// leafNode is the block's leaf node, hashed now unless HashLeaf hashed it
+// from the same Index and Value.
+func (d *Data) leafNode() Node {
+	if m := d.leaf; m.at != nil && m.n == len(d.Value) && m.at == unsafe.SliceData(d.Value) && m.node.Index == 2*d.Index {
+		return m.node
+	}
+	return LeafNode(d.Index, d.Value)
 }
 
 // Import verifies a block received from a peer against the tree and the
@@ -89,7 +122,7 @@ func (c *Hypercore) verify(ctx context.Context, tv treeView, d Data) (verified, 
 	remote := slices.Clone(d.Nodes)
 	var top Node
 	if d.Value != nil {
-		top = LeafNode(d.Index, d.Value)
+		top = d.leafNode()
 	} else {
 		if len(remote) == 0 || remote[0].Index != 2*d.Index {
 			return verified{}, fmt.Errorf("hash reply without its leaf node: %w", ErrVerify)

@@ -173,3 +173,35 @@ func TestImportBatchRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestHashLeaf: a leaf hashed ahead counts only for the value and index it
+// was hashed from. A Data whose Value was replaced since, or whose Index
+// was, is hashed again and refused when it does not verify; one left as it
+// was imports.
+func TestHashLeaf(t *testing.T) {
+	ctx := context.Background()
+	w := newWriter(t, 4)
+	r, _ := newTestCore(t, KeyPair{PublicKey: w.Key()})
+	remote := NewRemoteTree()
+	ds := batchOf(t, w, r, remote, []uint64{0, 1, 2, 3})
+	for i := range ds {
+		ds[i].HashLeaf()
+	}
+	swapped := ds[1]
+	swapped.Value = append([]byte(nil), ds[1].Value...)
+	swapped.Value[0] ^= 1
+	if err := r.Import(ctx, swapped); !errors.Is(err, ErrVerify) {
+		t.Fatalf("import of a value replaced after HashLeaf: %v, want ErrVerify", err)
+	}
+	moved := ds[2]
+	moved.Index = 3
+	if err := r.Import(ctx, moved); !errors.Is(err, ErrVerify) {
+		t.Fatalf("import of an index replaced after HashLeaf: %v, want ErrVerify", err)
+	}
+	if n, err := r.ImportBatch(ctx, ds); n != len(ds) || err != nil {
+		t.Fatalf("import of hashed Data: %d, %v", n, err)
+	}
+	if rep, err := r.Audit(ctx); err != nil || rep.Blocks != 4 {
+		t.Fatalf("audit: %+v, %v", rep, err)
+	}
+}

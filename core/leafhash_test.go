@@ -44,7 +44,7 @@ func TestAppendHashed(t *testing.T) {
 	kp := KeyPairFromSeed(make([]byte, 32))
 	a, _ := newTestCore(t, kp)
 	b, _ := newTestCore(t, kp)
-	for round, blocks := range [][][]byte{randomSizedBlocks(1, 5, 3000), randomSizedBlocks(2, 20, 200 << 10)} {
+	for round, blocks := range [][][]byte{randomSizedBlocks(1, 5, 3000), randomSizedBlocks(2, 20, 200<<10)} {
 		if _, err := a.Append(ctx, blocks...); err != nil {
 			t.Fatal(err)
 		}

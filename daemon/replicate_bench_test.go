@@ -2,7 +2,7 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/hspd/hsp/rpc"
@@ -11,7 +11,13 @@ import (
 // BenchmarkDaemonReplicate: daemon B downloads A's 10,000 × 1 KiB core
 // (incompressible) over TCP on 127.0.0.1, durably, through the RPC as
 // `hsp replicate` asks for it; a fresh B each iteration.
-func BenchmarkDaemonReplicate(b *testing.B) {
+func BenchmarkDaemonReplicate(b *testing.B) { benchDaemonReplicate(b, 10000, 1<<10) }
+
+// BenchmarkDaemonReplicate64K is BenchmarkDaemonReplicate with 2,000 ×
+// 64 KiB blocks, the shape bound by B's synced import.
+func BenchmarkDaemonReplicate64K(b *testing.B) { benchDaemonReplicate(b, 2000, 64<<10) }
+
+func benchDaemonReplicate(b *testing.B, n, size int) {
 	ctx := context.Background()
 	da := startBenchDaemon(b)
 	ca := dialBench(b, da)
@@ -19,12 +25,13 @@ func BenchmarkDaemonReplicate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const n = 10000
-	for i := 0; i < n; i += 1000 {
-		blocks := make([][]byte, 1000)
+	rng := rand.NewChaCha8([32]byte{1})
+	per := max(1, min(1000, (4<<20)/size)) // blocks per append: at most 4 MiB
+	for i := 0; i < n; i += per {
+		blocks := make([][]byte, min(per, n-i))
 		for k := range blocks {
-			blocks[k] = make([]byte, 1024)
-			rand.Read(blocks[k])
+			blocks[k] = make([]byte, size)
+			rng.Read(blocks[k])
 		}
 		if _, err := wa.Append(ctx, blocks...); err != nil {
 			b.Fatal(err)
@@ -32,7 +39,7 @@ func BenchmarkDaemonReplicate(b *testing.B) {
 	}
 	key := wa.Key()
 	addr := da.SwarmAddr().String()
-	b.SetBytes(n * 1024)
+	b.SetBytes(int64(n * size))
 	for b.Loop() {
 		b.StopTimer()
 		db := startBenchDaemon(b)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -160,7 +161,7 @@ func (st *coreStorage) Commit(ctx context.Context, b *core.Batch) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	defer st.s.leave()
-	pb := st.s.db.NewBatch()
+	pb := st.newBatch(b)
 	defer pb.Close()
 	st.fill(pb, b)
 	if err := st.s.space.reserve(len(pb.Repr())); err != nil {
@@ -173,6 +174,42 @@ func (st *coreStorage) Commit(ctx context.Context, b *core.Batch) error {
 		return fmt.Errorf("commit %d blocks: %w", len(b.Blocks), err)
 	}
 	return nil
+}
+
+// batchRecord bounds what a pebble batch adds to a record's key and value:
+// its kind and two varint lengths.
+const batchRecord = 1 + 2*binary.MaxVarintLen32
+
+// batchSize is about the size of b's pebble batch (a page's encoding
+// counted at most its raw size), so that filling it does not grow it
+// through copies: a batch of 128 blocks of 64 KiB otherwise doubles its
+// buffer from 1 MiB up to 16 MiB, copying each time.
+func batchSize(b *core.Batch) int {
+	n := 12 + coreKeyLen + headerValueSize + batchRecord // batch header, the core's header
+	for _, blk := range b.Blocks {
+		n += batchRecord + coreKeyLen + len(blk.Data)
+	}
+	n += len(b.Nodes) * (batchRecord + coreKeyLen + nodeValueSize)
+	for _, sig := range b.Signatures {
+		n += batchRecord + coreKeyLen + len(sig.Signature)
+	}
+	return n + (len(b.DataPages)+len(b.TreePages))*(batchRecord+coreKeyLen+core.PageBytes)
+}
+
+// presizeFrom is the batch size from which Commit sizes its pebble batch
+// up front: pebble keeps batch buffers of up to 1 MiB for reuse, so a
+// smaller batch (an append of a few blocks) keeps pebble's reused buffer,
+// while a larger one (an import batch) would otherwise start small and
+// grow.
+const presizeFrom = 1 << 20
+
+// newBatch is the pebble batch b is filled into, sized up front from
+// presizeFrom on.
+func (st *coreStorage) newBatch(b *core.Batch) *pebble.Batch {
+	if n := batchSize(b); n > presizeFrom {
+		return st.s.db.NewBatchWithSize(n)
+	}
+	return st.s.db.NewBatch()
 }
 
 // fill encodes b into pb without intermediate copies.
