@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -112,18 +113,22 @@ func TestDHTJobs(t *testing.T) {
 			got = append(got, j.Group+"/"+j.Side+"/"+strings.Join(j.Metrics, ","))
 		}
 	}
+	hsp := func(w string) string {
+		return fmt.Sprintf("%[1]s,%[1]s-first-peer,%[1]s-cli,%[1]s-cli-first-peer,%[1]s-self,%[1]s-first-progress", w)
+	}
 	want := []string{
-		"dht-1k/hsp/dht-1k,dht-1k-first-peer,dht-1k-self,dht-1k-first-progress",
-		"dht-1k/hsp-b/dht-1k,dht-1k-first-peer,dht-1k-self,dht-1k-first-progress",
+		"dht-1k/hsp/" + hsp("dht-1k"),
+		"dht-1k/hsp-b/" + hsp("dht-1k"),
 		"dht-1k/js/dht-1k,dht-1k-first-peer",
-		"dht-64k/hsp/dht-64k,dht-64k-first-peer,dht-64k-self,dht-64k-first-progress",
-		"dht-64k/hsp-b/dht-64k,dht-64k-first-peer,dht-64k-self,dht-64k-first-progress",
+		"dht-64k/hsp/" + hsp("dht-64k"),
+		"dht-64k/hsp-b/" + hsp("dht-64k"),
 		"dht-64k/js/dht-64k,dht-64k-first-peer",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("DHT jobs %v, want %v", got, want)
 	}
-	for m, u := range map[string]string{"dht-1k": unitRate, "dht-64k-first-peer": unitMs, "dht-1k-self": unitRate, "dht-64k-first-progress": unitMs} {
+	for m, u := range map[string]string{"dht-1k": unitRate, "dht-64k-first-peer": unitMs, "dht-1k-cli": unitRate, "dht-64k-cli-first-peer": unitMs,
+		"dht-1k-self": unitRate, "dht-64k-first-progress": unitMs} {
 		if units[m] != u {
 			t.Errorf("metric %s: unit %q, want %q", m, units[m], u)
 		}
@@ -139,15 +144,17 @@ func TestDHTJobs(t *testing.T) {
 }
 
 // TestDHTRows checks the DHT rows in the table and the chart: the
-// download rate against JS's, the first peer no later than JS's.
+// download rate against JS's, the first peer no later than JS's, and the
+// same through the CLI, for reference.
 func TestDHTRows(t *testing.T) {
 	got := map[string][]float64{
 		"hsp/dht-1k": {22000, 15000, 18000}, "js/dht-1k": {2100, 2000, 2050},
 		"hsp/dht-1k-first-peer": {40, 90, 60}, "js/dht-1k-first-peer": {80, 130, 110},
+		"hsp/dht-1k-cli": {16000}, "hsp/dht-1k-cli-first-peer": {70},
 		"hsp/dht-1k-self": {24000}, "hsp/dht-1k-first-progress": {150},
 	}
 	rs, err := selectRows(rows(defaultParams), "dht-1k")
-	if err != nil || len(rs) != 2 {
+	if err != nil || len(rs) != 4 {
 		t.Fatalf("selectRows(dht-1k) = %d rows, %v", len(rs), err)
 	}
 	outs := evaluate(rs, got, lineupDefault)
@@ -159,6 +166,8 @@ func TestDHTRows(t *testing.T) {
 	for _, want := range []string{
 		"| via the DHT, 10000 × 1 KiB, hsp ↔ hsp: key → every block | blocks/s | 18,000 (15,000–22,000) | 2,050 (2,000–2,100) | 8.78× | ≥ 10× JS ↔ JS | 8.78× | **no** |",
 		"| via the DHT, 10000 × 1 KiB, hsp ↔ hsp: key → first peer | ms | 60.0 (40.0–90.0) | 110 (80.0–130) | 0.55× | ≤ 1× JS ↔ JS | 0.55× | yes |",
+		"| via the DHT, 10000 × 1 KiB, hsp ↔ hsp via the CLI: key → every block | blocks/s | 16,000 | 2,050 (2,000–2,100) | 7.80× | none (for reference) |",
+		"| via the DHT, 10000 × 1 KiB, hsp ↔ hsp via the CLI: key → first peer | ms | 70.0 | 110 (80.0–130) | 0.64× | none (for reference) |",
 		"Through the DHT: every run has its own DHT",
 		"HS_BENCH_ALLOW_LOOPBACK_PEERS=1",
 	} {
@@ -174,7 +183,7 @@ func TestDHTRows(t *testing.T) {
 		t.Errorf("JSON-only measurement %+v", s)
 	}
 	panels := chartPanels(outs, lineupDefault)
-	if len(panels) != 2 || panels[0].Unit != unitRate || panels[1].Unit != unitMs || len(panels[0].Bars) != 1 || len(panels[1].Bars) != 1 {
+	if len(panels) != 2 || panels[0].Unit != unitRate || panels[1].Unit != unitMs || len(panels[0].Bars) != 2 || len(panels[1].Bars) != 2 {
 		t.Fatalf("chart panels %+v", panels)
 	}
 	var svg bytes.Buffer

@@ -16,13 +16,58 @@ import (
 	"github.com/hspd/hsp/rpc"
 )
 
-// What the hsp side of the DHT workloads times: B's first peer-add event
-// of the core, and the run of `hsp --json replicate KEY`.
+// What the hsp side of the DHT workloads times: the download that B's rpc
+// client asks for, its first peer-add event of the core, and the run of
+// `hsp --json replicate KEY`.
+
+// rpcRun is one download by key through an rpc client, as timed by the
+// bench.
+type rpcRun struct {
+	elapsed   time.Duration // the first open → every block stored and synced
+	firstPeer time.Duration // the first open → the first peer-add event
+}
+
+// replicateByRPC has c's daemon download key, making the calls `hsp
+// replicate KEY` makes (commands/replicate.go): open the core by key,
+// recording it; a download to the peers' length that discovers (the
+// daemon joins the core's topic for lookup); wait until every block is
+// verified and synced. The command also polls the download's progress to
+// render it, which this leaves out, as JS's side has nothing to render.
+// The first peer comes from a second open of the core, subscribed to its
+// events before the download starts and closed at the first peer-add, so
+// that the daemon does not send this client the download's events.
+func replicateByRPC(ctx context.Context, c *rpc.Client, key core.Key) (rpcRun, error) {
+	start := time.Now()
+	pw, err := watchFirstPeer(ctx, c, key)
+	if err != nil {
+		return rpcRun{}, err
+	}
+	defer pw.close()
+	rc, err := c.Open(ctx, rpc.OpenRequest{Key: &key})
+	if err != nil {
+		return rpcRun{}, fmt.Errorf("the downloader's daemon: open %s: %w", key, err)
+	}
+	defer rc.Close()
+	dl, err := rc.DownloadRange(ctx, rpc.DownloadRange{Discover: true, ToPeers: true})
+	if err != nil {
+		return rpcRun{}, fmt.Errorf("the downloader's daemon: download %s: %w", key, err)
+	}
+	defer dl.Release()
+	if err := dl.Wait(ctx); err != nil {
+		return rpcRun{}, fmt.Errorf("the downloader's daemon: download %s: %w", key, err)
+	}
+	run := rpcRun{elapsed: time.Since(start)}
+	peerAt, ok := pw.wait(5 * time.Second) // the event may trail the wait a little
+	if !ok {
+		return rpcRun{}, fmt.Errorf("the downloader's daemon sent no peer-add event for %s, yet its download completed", key)
+	}
+	run.firstPeer = peerAt.Sub(start)
+	return run, nil
+}
 
 // peerWatch records when a daemon's first peer-add event of a core came
 // (both sides opened the core's channel, as hypercore's 'peer-open').
 type peerWatch struct {
-	c     *rpc.Client
 	rc    *rpc.RemoteCore
 	once  sync.Once
 	at    time.Time
@@ -30,20 +75,15 @@ type peerWatch struct {
 	gone  chan struct{} // closed once rc is closed
 }
 
-// watchFirstPeer opens key on daemon d (recording it, empty) and
-// subscribes to its events. Once the first peer-add came, the core is
-// closed, so that the daemon stops sending the download's events.
-func watchFirstPeer(ctx context.Context, d *daemonProc, key core.Key) (*peerWatch, error) {
-	c, err := d.dial(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("dial the downloader's daemon: %w", err)
-	}
+// watchFirstPeer opens key through c (recording it, empty) and subscribes
+// to its events. Once the first peer-add came, the core is closed, so that
+// the daemon stops sending the download's events.
+func watchFirstPeer(ctx context.Context, c *rpc.Client, key core.Key) (*peerWatch, error) {
 	rc, err := c.Open(ctx, rpc.OpenRequest{Key: &key})
 	if err != nil {
-		c.Close()
 		return nil, fmt.Errorf("the downloader's daemon: open %s: %w", key, err)
 	}
-	w := &peerWatch{c: c, rc: rc, added: make(chan struct{}), gone: make(chan struct{})}
+	w := &peerWatch{rc: rc, added: make(chan struct{}), gone: make(chan struct{})}
 	rc.OnEvent(func(ev rpc.Event) {
 		if ev.Type == "peer-add" {
 			w.once.Do(func() { w.at = time.Now(); close(w.added) })
@@ -84,7 +124,6 @@ func (w *peerWatch) close() {
 	}
 	close(w.gone)
 	w.rc.Close()
-	w.c.Close()
 }
 
 // replRun is one `hsp --json replicate KEY`, as timed by the bench.

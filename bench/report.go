@@ -27,16 +27,6 @@ const replNote = "Replication: hsp → hsp and JS → hsp time `hsp replicate` f
 	"(batches of 512 blocks or 8 MiB) into a durable core/store store in this process. Every download " +
 	"goes through a counting TCP proxy in this process, which gives the bytes on the wire."
 
-// dhtNote goes beside the durability note when DHT rows ran.
-const dhtNote = "Through the DHT: every run has its own DHT, one persistent bootstrap node on 127.0.0.1 " +
-	"(`hsp dht` for hsp, @hyperswarm/dht 4.0.1 for JS), and A has announced the core before the timer starts. " +
-	"hsp ↔ hsp times `hsp replicate KEY` (no --peer) from its exec until it exits 0, once every block is " +
-	"verified and synced; its first peer is when daemon B's peer-add event reaches this process (package rpc). " +
-	"JS ↔ JS times B's client from get(key) (then configure lookup, update, download) until download() " +
-	"resolves (random-access-file, never fsynced); its first peer is the client's 'peer-add'. The JS daemons " +
-	"replicate over 127.0.0.1 only with @corestore/networker's loopback check removed in memory " +
-	"(HS_BENCH_ALLOW_LOOPBACK_PEERS=1): the bench runs unprivileged, without network namespaces."
-
 // note is the durability note for a run of l with rows rs.
 func note(l lineup, rs []outcome) string {
 	n := durabilityNoteHSP
