@@ -18,13 +18,13 @@ func LeafHashes(blocks [][]byte) [][32]byte {
 	for _, b := range blocks {
 		total += len(b)
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(blocks), total/(parallelHashBytes/4)+1)
-	if total < parallelHashBytes || workers < 2 {
+	if total < parallelHashBytes || len(blocks) < 2 {
 		for i, b := range blocks {
 			hashes[i] = LeafHash(b)
 		}
 		return hashes
 	}
+	workers := min(runtime.GOMAXPROCS(0), len(blocks), total/(parallelHashBytes/4)+1)
 	// Deal out contiguous runs of about equal bytes, one per worker.
 	var wg sync.WaitGroup
 	start, acc, share := 0, 0, (total+workers-1)/workers
