@@ -56,7 +56,7 @@ func (c *coreServer) AppendPart(ctx context.Context, call schema.Core_appendPart
 		if err != nil {
 			return err
 		}
-		p, hashes, err := c.addPart(blocks, call.Args().Last())
+		p, hashes, err := c.addPart(blocks, call.Args().First(), call.Args().Last())
 		if err != nil {
 			return toWire(err)
 		}
@@ -85,16 +85,25 @@ func (c *coreServer) AppendPart(ctx context.Context, call schema.Core_appendPart
 }
 
 // addPart files blocks as the next part of the capability's append in
-// parts, starting one if none is gathering, and returns it with the slice
-// the part's hashes go in. The last part detaches the append, so the next
-// part starts another.
-func (c *coreServer) addPart(blocks [][]byte, last bool) (*partedAppend, [][32]byte, error) {
+// parts and returns it with the slice the part's hashes go in. A first
+// part starts an append (one still gathering was abandoned by its client:
+// it fails); any other part needs one gathering, so the parts after a
+// failed one are refused and never commit without it. The last part
+// detaches the append, so the next first part starts another.
+func (c *coreServer) addPart(blocks [][]byte, first, last bool) (*partedAppend, [][32]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, nil, fmt.Errorf("append: %w", core.ErrClosed)
 	}
 	p := c.parted
+	switch {
+	case first && p != nil:
+		p.fail(fmt.Errorf("append in parts: the next append began before this one's last part: %w", ErrBadRequest))
+		c.parted, p = nil, nil
+	case !first && p == nil:
+		return nil, nil, fmt.Errorf("append in parts: a part with no first part before it, or after one that failed: %w", ErrBadRequest)
+	}
 	if p == nil {
 		var err error
 		if p, err = c.startParted(); err != nil {
@@ -183,6 +192,7 @@ func (c *coreServer) commitParts(ctx context.Context, p *partedAppend) (lengths,
 		return p.res, p.err
 	}
 	p.state = committing
+	p.left() // committing, it holds what a plain append would
 	p.mu.Unlock()
 	blocks := make([][]byte, 0, p.count)
 	hashes := make([][32]byte, 0, p.count)

@@ -64,12 +64,13 @@ func TestAppendInParts(t *testing.T) {
 }
 
 // sendPart sends one appendPart call without waiting for its answer.
-func sendPart(ctx context.Context, rc *RemoteCore, blocks [][]byte, last bool) (schema.Core_appendPart_Results_Future, func()) {
+func sendPart(ctx context.Context, rc *RemoteCore, blocks [][]byte, first, last bool) (schema.Core_appendPart_Results_Future, func()) {
 	f, release := rc.c.AppendPart(ctx, func(p schema.Core_appendPart_Params) error {
 		list, err := p.NewBlocks(int32(len(blocks)))
 		if err != nil {
 			return err
 		}
+		p.SetFirst(first)
 		p.SetLast(last)
 		return fillDataList(list, blocks)
 	})
@@ -98,8 +99,8 @@ func TestAppendPartsBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	half := make([][]byte, MaxAppendBlocks/2+1)
-	f1, r1 := sendPart(ctx, a, half, false)
-	if err := partErr(sendPart(ctx, a, half, true)); !errors.Is(err, ErrTooLarge) {
+	f1, r1 := sendPart(ctx, a, half, true, false)
+	if err := partErr(sendPart(ctx, a, half, false, true)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("parts of %d blocks in all: %v, want ErrTooLarge", 2*len(half), err)
 	}
 	if err := partErr(f1, r1); !errors.Is(err, ErrTooLarge) {
@@ -107,22 +108,27 @@ func TestAppendPartsBounds(t *testing.T) {
 	}
 
 	start := time.Now()
-	if err := partErr(sendPart(ctx, a, [][]byte{[]byte("lonely")}, false)); !errors.Is(err, ErrBadRequest) {
+	if err := partErr(sendPart(ctx, a, [][]byte{[]byte("lonely")}, true, false)); !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("a part with no last part: %v, want ErrBadRequest", err)
 	}
 	if took := time.Since(start); took < 150*time.Millisecond {
 		t.Fatalf("a part with no last part failed after %v, before PartWait", took)
 	}
 
-	fa, ra := sendPart(ctx, a, [][]byte{[]byte("a0")}, false)
-	if err := partErr(sendPart(ctx, b, [][]byte{[]byte("b0")}, false)); !errors.Is(err, ErrLimit) {
+	fa, ra := sendPart(ctx, a, [][]byte{[]byte("a0")}, true, false)
+	if err := partErr(sendPart(ctx, b, [][]byte{[]byte("b0")}, true, false)); !errors.Is(err, ErrLimit) {
 		t.Fatalf("a second append in parts at once: %v, want ErrLimit", err)
 	}
-	if err := partErr(sendPart(ctx, a, [][]byte{[]byte("a1")}, true)); err != nil {
+	if err := partErr(sendPart(ctx, a, [][]byte{[]byte("a1")}, false, true)); err != nil {
 		t.Fatalf("last part: %v", err)
 	}
 	if err := partErr(fa, ra); err != nil {
 		t.Fatalf("first part: %v", err)
+	}
+	// b's first part failed: its last part, now that a slot is free, must
+	// not commit without it.
+	if err := partErr(sendPart(ctx, b, [][]byte{[]byte("b1")}, false, true)); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("the last part of an append whose first failed: %v, want ErrBadRequest", err)
 	}
 	if n, err := b.Append(ctx, []byte("b")); err != nil || n != 1 {
 		t.Fatalf("b after the refusal: %d, %v", n, err)
@@ -142,7 +148,7 @@ func TestAppendPartsClientGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, release := sendPart(ctx, rc, randomBlocks(2, 1000, 2000), false)
+	f, release := sendPart(ctx, rc, randomBlocks(2, 1000, 2000), true, false)
 	time.Sleep(20 * time.Millisecond) // the part arrives and waits
 	c1.Close()
 	partErr(f, release)
@@ -153,5 +159,91 @@ func TestAppendPartsClientGone(t *testing.T) {
 	}
 	if n, err := rc2.Append(ctx, []byte("x")); err != nil || n != 1 {
 		t.Fatalf("append after the client left: %d, %v (want length 1: nothing of its parts)", n, err)
+	}
+}
+
+// TestAppendInPartsConcurrent: large appends from several goroutines to
+// one RemoteCore do not mix their parts: each lands whole, its blocks in
+// order and together.
+func TestAppendInPartsConcurrent(t *testing.T) {
+	_, c := newPair(t)
+	ctx := context.Background()
+	rc, err := c.Open(ctx, OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, blocks, rounds = 8, 40, 3
+	start := make(chan struct{})
+	done := make(chan error, writers*rounds)
+	for w := range writers {
+		go func() {
+			<-start
+			for range rounds {
+				batch := make([][]byte, blocks)
+				for i := range batch {
+					batch[i] = bytes.Repeat([]byte{byte(w), byte(i)}, 24<<10) // 48 KiB
+				}
+				_, err := rc.Append(ctx, batch...)
+				done <- err
+			}
+		}()
+	}
+	close(start)
+	for range writers * rounds {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for start := uint64(0); start < writers*blocks*rounds; start += blocks {
+		first, err := rc.Get(ctx, start, core.GetOptions{NoWait: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range uint64(blocks) {
+			b, err := rc.Get(ctx, start+i, core.GetOptions{NoWait: true})
+			if err != nil || b[0] != first[0] || b[1] != byte(i) {
+				t.Fatalf("block %d: writer %d's block %d, want writer %d's block %d (%v)", start+i, b[0], b[1], first[0], i, err)
+			}
+		}
+	}
+	if _, err := rc.Audit(ctx); err != nil {
+		t.Fatalf("audit: %v", err)
+	}
+}
+
+// TestAppendInPartsPastTheLimit: appends in parts to more cores at once
+// than the daemon gathers per connection all land: those refused for the
+// limit go in one call instead.
+func TestAppendInPartsPastTheLimit(t *testing.T) {
+	ctx := context.Background()
+	c := limitedPair(t, Limits{Parted: 1})
+	const cores = 4
+	done := make(chan error, cores)
+	rcs := make([]*RemoteCore, cores)
+	for i := range rcs {
+		var err error
+		if rcs[i], err = c.Open(ctx, OpenRequest{New: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := randomBlocks(3, 40, 40, 40, 40, 40, 40, 40, 40)
+	for i := range batch {
+		batch[i] = bytes.Repeat(batch[i], 8<<10) // 320 KiB each, 2.5 MiB in all
+	}
+	for _, rc := range rcs {
+		go func() { _, err := rc.Append(ctx, batch...); done <- err }()
+	}
+	for range cores {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, rc := range rcs {
+		for k, want := range batch {
+			got, err := rc.Get(ctx, uint64(k), core.GetOptions{NoWait: true})
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("core %d block %d: %d bytes, %v", i, k, len(got), err)
+			}
+		}
 	}
 }

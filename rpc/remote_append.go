@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 
 	"capnproto.org/go/capnp/v3/exc"
 
@@ -34,7 +35,8 @@ func appendParts(blocks [][]byte) []int {
 
 // appendInParts sends blocks as pipelined appendPart calls cut at cuts and
 // returns the length after the commit; ok is false when the daemon does
-// not know appendPart, and nothing was appended.
+// not know appendPart or has as many appends in parts from this connection
+// as it takes, and nothing was appended.
 func (r *RemoteCore) appendInParts(ctx context.Context, blocks [][]byte, cuts []int) (n uint64, ok bool, err error) {
 	ctx, cancel := r.call(ctx)
 	defer cancel()
@@ -48,20 +50,25 @@ func (r *RemoteCore) appendInParts(ctx context.Context, blocks [][]byte, cuts []
 			p.release()
 		}
 	}()
+	// The parts of one append must reach the capability back to back: a
+	// second append in parts on this core waits until these are sent.
+	r.partsMu.Lock()
 	start := 0
 	for k, end := range cuts {
-		part, last := blocks[start:end], k == len(cuts)-1
+		part, first, last := blocks[start:end], k == 0, k == len(cuts)-1
 		f, release := r.c.AppendPart(ctx, func(p schema.Core_appendPart_Params) error {
 			list, err := p.NewBlocks(int32(len(part)))
 			if err != nil {
 				return err
 			}
+			p.SetFirst(first)
 			p.SetLast(last)
 			return fillDataList(list, part)
 		})
 		parts = append(parts, sent{f, release})
 		start = end
 	}
+	r.partsMu.Unlock()
 	for k, p := range parts {
 		res, err := p.f.Struct()
 		if err != nil {
@@ -69,11 +76,13 @@ func (r *RemoteCore) appendInParts(ctx context.Context, blocks [][]byte, cuts []
 				r.noParts.Store(true)
 				return 0, false, nil
 			}
-			// Every part answers the append's error; the last one's says
-			// what went wrong rather than that an earlier part gave up.
-			if _, lerr := parts[len(parts)-1].f.Struct(); lerr != nil {
-				err = lerr
+			if k == 0 && errors.Is(wireErr(err), ErrLimit) {
+				// The connection has as many appends in parts gathering as
+				// the daemon takes; nothing of this one is stored.
+				return 0, false, nil
 			}
+			// The first part to fail says why; the parts after it are
+			// refused for following a failed one.
 			return 0, true, r.result(ctx, "append", err)
 		}
 		if k == len(parts)-1 {

@@ -37,8 +37,10 @@ type RemoteCore struct {
 	ahead readAhead
 
 	// noParts: the daemon answered appendPart as unimplemented (an older
-	// daemon), so appends go in one call.
+	// daemon), so appends go in one call. partsMu keeps the parts of
+	// concurrent appends from interleaving.
 	noParts atomic.Bool
+	partsMu sync.Mutex
 }
 
 var _ core.Core = (*RemoteCore)(nil)

@@ -90,6 +90,7 @@ type Limits struct {
 	SlowConsumer time.Duration
 	// Parted caps the appends in parts (appendPart) a session has
 	// gathering at once; each holds up to MaxAppendBytes until it commits.
+	// A client past it sends its append in one call instead.
 	Parted int
 	// PartWait is how long an append in parts waits for its next part
 	// before it fails and lets its parts go.

@@ -158,11 +158,13 @@ interface Core {
   close @14 () -> ();
   # appendPart carries one part of an append too large to hash after it
   # arrives: the daemon hashes each part while the next is on its way. The
-  # parts of one append go on one capability, in order, pipelined; the one
-  # with last set commits them all under one signature, as one append of
-  # all their blocks would. Every part answers that append's lengths, or
-  # its error. The parts together obey append's limits.
-  appendPart @15 (blocks :List(Data), last :Bool) -> (length :UInt64, byteLength :UInt64);
+  # parts of one append go on one capability, in order, pipelined, the
+  # first with first set; the one with last set commits them all under one
+  # signature, as one append of all their blocks would. Every part answers
+  # that append's lengths, or its error; once one part failed, the parts
+  # after it up to the next first are refused, so nothing of a failed
+  # append is stored. The parts together obey append's limits.
+  appendPart @15 (blocks :List(Data), first :Bool, last :Bool) -> (length :UInt64, byteLength :UInt64);
 }
 
 interface Download {
