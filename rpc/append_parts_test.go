@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	capnp "capnproto.org/go/capnp/v3"
+
 	"github.com/hspd/hsp/core"
 	"github.com/hspd/hsp/rpc/schema"
 )
@@ -63,21 +65,7 @@ func TestAppendInParts(t *testing.T) {
 	}
 }
 
-// sendPart sends one appendPart call without waiting for its answer.
-func sendPart(ctx context.Context, rc *RemoteCore, blocks [][]byte, first, last bool) (schema.Core_appendPart_Results_Future, func()) {
-	f, release := rc.c.AppendPart(ctx, func(p schema.Core_appendPart_Params) error {
-		list, err := p.NewBlocks(int32(len(blocks)))
-		if err != nil {
-			return err
-		}
-		p.SetFirst(first)
-		p.SetLast(last)
-		return fillDataList(list, blocks)
-	})
-	return f, release
-}
-
-func partErr(f schema.Core_appendPart_Results_Future, release func()) error {
+func partErr(f schema.Core_appendPart_Results_Future, release capnp.ReleaseFunc) error {
 	defer release()
 	_, err := f.Struct()
 	return wireErr(err)
@@ -99,8 +87,8 @@ func TestAppendPartsBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	half := make([][]byte, MaxAppendBlocks/2+1)
-	f1, r1 := sendPart(ctx, a, half, true, false)
-	if err := partErr(sendPart(ctx, a, half, false, true)); !errors.Is(err, ErrTooLarge) {
+	f1, r1 := sendPart(ctx, a.c, half, true, false)
+	if err := partErr(sendPart(ctx, a.c, half, false, true)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("parts of %d blocks in all: %v, want ErrTooLarge", 2*len(half), err)
 	}
 	if err := partErr(f1, r1); !errors.Is(err, ErrTooLarge) {
@@ -108,18 +96,18 @@ func TestAppendPartsBounds(t *testing.T) {
 	}
 
 	start := time.Now()
-	if err := partErr(sendPart(ctx, a, [][]byte{[]byte("lonely")}, true, false)); !errors.Is(err, ErrBadRequest) {
+	if err := partErr(sendPart(ctx, a.c, [][]byte{[]byte("lonely")}, true, false)); !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("a part with no last part: %v, want ErrBadRequest", err)
 	}
 	if took := time.Since(start); took < 150*time.Millisecond {
 		t.Fatalf("a part with no last part failed after %v, before PartWait", took)
 	}
 
-	fa, ra := sendPart(ctx, a, [][]byte{[]byte("a0")}, true, false)
-	if err := partErr(sendPart(ctx, b, [][]byte{[]byte("b0")}, true, false)); !errors.Is(err, ErrLimit) {
+	fa, ra := sendPart(ctx, a.c, [][]byte{[]byte("a0")}, true, false)
+	if err := partErr(sendPart(ctx, b.c, [][]byte{[]byte("b0")}, true, false)); !errors.Is(err, ErrLimit) {
 		t.Fatalf("a second append in parts at once: %v, want ErrLimit", err)
 	}
-	if err := partErr(sendPart(ctx, a, [][]byte{[]byte("a1")}, false, true)); err != nil {
+	if err := partErr(sendPart(ctx, a.c, [][]byte{[]byte("a1")}, false, true)); err != nil {
 		t.Fatalf("last part: %v", err)
 	}
 	if err := partErr(fa, ra); err != nil {
@@ -127,7 +115,7 @@ func TestAppendPartsBounds(t *testing.T) {
 	}
 	// b's first part failed: its last part, now that a slot is free, must
 	// not commit without it.
-	if err := partErr(sendPart(ctx, b, [][]byte{[]byte("b1")}, false, true)); !errors.Is(err, ErrBadRequest) {
+	if err := partErr(sendPart(ctx, b.c, [][]byte{[]byte("b1")}, false, true)); !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("the last part of an append whose first failed: %v, want ErrBadRequest", err)
 	}
 	if n, err := b.Append(ctx, []byte("b")); err != nil || n != 1 {
@@ -148,7 +136,7 @@ func TestAppendPartsClientGone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, release := sendPart(ctx, rc, randomBlocks(2, 1000, 2000), true, false)
+	f, release := sendPart(ctx, rc.c, randomBlocks(2, 1000, 2000), true, false)
 	time.Sleep(20 * time.Millisecond) // the part arrives and waits
 	c1.Close()
 	partErr(f, release)

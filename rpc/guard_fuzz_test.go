@@ -70,7 +70,7 @@ func sessionParts(ctx context.Context, t *testing.T, c *Client) {
 	}
 	var sent []func() error
 	for i, part := range [][][]byte{{[]byte("p0"), []byte("p1")}, {[]byte("p2")}, {[]byte("p3"), {}}} {
-		f, release := sendPart(ctx, rc, part, i == 0, i == 2)
+		f, release := sendPart(ctx, rc.c, part, i == 0, i == 2)
 		sent = append(sent, func() error { return partErr(f, release) })
 	}
 	for _, wait := range sent {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	capnp "capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/exc"
 
 	"github.com/hspd/hsp/rpc/schema"
@@ -42,7 +43,7 @@ func (r *RemoteCore) appendInParts(ctx context.Context, blocks [][]byte, cuts []
 	defer cancel()
 	type sent struct {
 		f       schema.Core_appendPart_Results_Future
-		release func()
+		release capnp.ReleaseFunc
 	}
 	parts := make([]sent, 0, len(cuts))
 	defer func() {
@@ -55,16 +56,7 @@ func (r *RemoteCore) appendInParts(ctx context.Context, blocks [][]byte, cuts []
 	r.partsMu.Lock()
 	start := 0
 	for k, end := range cuts {
-		part, first, last := blocks[start:end], k == 0, k == len(cuts)-1
-		f, release := r.c.AppendPart(ctx, func(p schema.Core_appendPart_Params) error {
-			list, err := p.NewBlocks(int32(len(part)))
-			if err != nil {
-				return err
-			}
-			p.SetFirst(first)
-			p.SetLast(last)
-			return fillDataList(list, part)
-		})
+		f, release := sendPart(ctx, r.c, blocks[start:end], k == 0, k == len(cuts)-1)
 		parts = append(parts, sent{f, release})
 		start = end
 	}
@@ -91,4 +83,17 @@ func (r *RemoteCore) appendInParts(ctx context.Context, blocks [][]byte, cuts []
 		}
 	}
 	return n, true, nil
+}
+
+// sendPart sends one appendPart call on c without waiting for its answer.
+func sendPart(ctx context.Context, c schema.Core, blocks [][]byte, first, last bool) (schema.Core_appendPart_Results_Future, capnp.ReleaseFunc) {
+	return c.AppendPart(ctx, func(p schema.Core_appendPart_Params) error {
+		list, err := p.NewBlocks(int32(len(blocks)))
+		if err != nil {
+			return err
+		}
+		p.SetFirst(first)
+		p.SetLast(last)
+		return fillDataList(list, blocks)
+	})
 }
