@@ -1,10 +1,9 @@
 package rpc
 
 import (
+	"context"
 	"sync"
 	"time"
-
-	capnp "capnproto.org/go/capnp/v3"
 
 	crpc "capnproto.org/go/capnp/v3/rpc"
 )
@@ -40,10 +39,12 @@ func (s *session) openStream() func() {
 	return func() { once.Do(func() { s.streams.Add(-1) }) }
 }
 
-// charge counts n bytes an answer in msg carries against what the client
-// may leave unread.
-func (s *session) charge(msg *capnp.Message, n int) {
-	if s.sends != nil {
-		s.sends.charge(msg, n)
+// reserveSend reserves n bytes of what the connection may hold for its
+// client, for an answer about to be built; see sendLimit.reserve. Without
+// a bound (sessions of tests) it reserves nothing.
+func (s *session) reserveSend(ctx context.Context, n int) (*sendReservation, error) {
+	if s.sends == nil {
+		return nil, nil
 	}
+	return s.sends.reserve(ctx, int64(n))
 }

@@ -1,46 +1,55 @@
 package rpc
 
 import (
+	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	capnp "capnproto.org/go/capnp/v3"
 	"capnproto.org/go/capnp/v3/rpc/transport"
 	rpccp "capnproto.org/go/capnp/v3/std/capnp/rpc"
 )
 
-// Bounds of what one connection may leave queued, unread, in the daemon:
-// answers and events built but not yet written because the client does
-// not read. Past either the client is dropped; others are unaffected.
+// Bounds of what one connection may hold for its client in the daemon:
+// answers and events built and not yet released.
 //
 // capnp keeps an answer's message until the client Finishes the question,
-// which a fast honest client does up to a quarter second late: the message
-// bound therefore sits above the guard's bound on unfinished questions, and
-// the byte bound is what keeps memory in check.
+// and capnp-go's client sends each Finish 250 ms after the answer, however
+// fast it reads. Large answers (blocks, cursor batches) therefore reserve
+// their bytes first and wait while the connection holds maxQueuedBytes:
+// a client reading faster than the bound per quarter second is slowed,
+// never dropped. A client whose answers stay unreleased for SlowConsumer
+// does not read them and is dropped. The message bound sits above the
+// guard's bound on unfinished questions.
 const (
 	maxQueuedBytes    = 64 << 20
 	maxQueuedMessages = 2 * 65536
 )
 
 // sendLimit counts the messages capnp made for the peer and has not
-// released (written, or dropped), and the bytes the server's large answers
-// (blocks, cursor batches) put in them: the handlers charge what they
-// write to the message of their answer, so nothing reads a message capnp
-// may still be building.
+// released (written and Finished, or dropped), and the bytes the server's
+// large answers put in them. The handlers reserve what they will write
+// before they build their answer, then charge it to the answer's message,
+// so nothing reads a message capnp may still be building.
 type sendLimit struct {
 	transport.Transport
 	maxBytes int64
 	maxMsgs  int
+	maxWait  time.Duration // how long a reservation may wait for room
 	onDrop   func(reason string)
 
-	mu      sync.Mutex
-	queued  map[*capnp.Message]*countedMsg
-	bytes   int64
-	dropped bool
+	mu       sync.Mutex
+	queued   map[*capnp.Message]*countedMsg
+	bytes    int64         // charged to queued messages
+	reserved int64         // reserved and not yet charged
+	freed    chan struct{} // closed, and replaced, when room is made
+	dropped  bool
 }
 
-func limitSends(t transport.Transport, maxBytes int64, maxMsgs int, onDrop func(string)) *sendLimit {
-	return &sendLimit{Transport: t, maxBytes: maxBytes, maxMsgs: maxMsgs, onDrop: onDrop, queued: map[*capnp.Message]*countedMsg{}}
+func limitSends(t transport.Transport, maxBytes int64, maxMsgs int, maxWait time.Duration, onDrop func(string)) *sendLimit {
+	return &sendLimit{Transport: t, maxBytes: maxBytes, maxMsgs: maxMsgs, maxWait: maxWait, onDrop: onDrop,
+		queued: map[*capnp.Message]*countedMsg{}, freed: make(chan struct{})}
 }
 
 // errUnread: the peer left too much unread; its connection is dropped.
@@ -65,20 +74,48 @@ func (s *sendLimit) NewMessage() (transport.OutgoingMessage, error) {
 	return m, nil
 }
 
-// charge counts n bytes written into msg (the message of an answer), and
-// drops the connection when the unread bytes pass the bound.
-func (s *sendLimit) charge(msg *capnp.Message, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.queued[msg]
-	if m == nil {
-		return
+// reserve waits until n more bytes fit beside what the connection holds
+// and what other answers reserved (a connection holding nothing always
+// has room for one answer), then reserves them. It fails when ctx ends,
+// and drops the connection when no room is made within maxWait.
+func (s *sendLimit) reserve(ctx context.Context, n int64) (*sendReservation, error) {
+	var timeout <-chan time.Time
+	for {
+		s.mu.Lock()
+		if s.dropped {
+			s.mu.Unlock()
+			return nil, errUnread
+		}
+		held := s.bytes + s.reserved
+		if held == 0 || held+n <= s.maxBytes {
+			s.reserved += n
+			s.mu.Unlock()
+			return &sendReservation{s: s, n: n}, nil
+		}
+		freed := s.freed
+		s.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(s.maxWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-timeout:
+			s.mu.Lock()
+			s.dropLocked(fmt.Sprintf("%d bytes unread for %s", s.bytes, s.maxWait))
+			s.mu.Unlock()
+			return nil, errUnread
+		}
 	}
-	m.size += int64(n)
-	s.bytes += int64(n)
-	if s.bytes > s.maxBytes {
-		s.dropLocked(fmt.Sprintf("%d messages, %d bytes unread", len(s.queued), s.bytes))
-	}
+}
+
+// freeLocked wakes the reservations waiting for room. s.mu is held.
+func (s *sendLimit) freeLocked() {
+	close(s.freed)
+	s.freed = make(chan struct{})
 }
 
 // dropLocked ends the connection once. s.mu is held.
@@ -87,10 +124,50 @@ func (s *sendLimit) dropLocked(reason string) {
 		return
 	}
 	s.dropped = true
+	s.freeLocked()
 	if s.onDrop != nil {
 		go s.onDrop(reason)
 	}
 	go s.Transport.Close()
+}
+
+// sendReservation is room reserve made for one answer.
+type sendReservation struct {
+	s *sendLimit
+	n int64 // still reserved; guarded by s.mu
+}
+
+// charge moves the reservation onto msg, the message of the answer, as
+// the n bytes written into it. A nil reservation charges nothing.
+func (r *sendReservation) charge(msg *capnp.Message, n int) {
+	if r == nil {
+		return
+	}
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reserved -= r.n
+	r.n = 0
+	if m := s.queued[msg]; m != nil {
+		m.size += int64(n)
+		s.bytes += int64(n)
+	}
+	s.freeLocked()
+}
+
+// cancel gives back what was reserved and not charged. A nil reservation,
+// or one already charged, gives back nothing.
+func (r *sendReservation) cancel() {
+	if r == nil {
+		return
+	}
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	if r.n != 0 {
+		r.s.reserved -= r.n
+		r.n = 0
+		r.s.freeLocked()
+	}
 }
 
 // countedMsg is a message sendLimit counts until its release.
@@ -106,6 +183,9 @@ func (m *countedMsg) Release() {
 	if m.s.queued[m.msg] == m {
 		delete(m.s.queued, m.msg)
 		m.s.bytes -= m.size
+		if m.size != 0 {
+			m.s.freeLocked()
+		}
 	}
 	m.s.mu.Unlock()
 	m.OutgoingMessage.Release()

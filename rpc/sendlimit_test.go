@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,12 +38,13 @@ func (c *stallConn) Close() error {
 }
 
 // TestUnreadAnswersDropTheClient: a client that asks for 8 MiB blocks and
-// never reads the answers is dropped once 64 MiB wait for it; another
-// client is served throughout.
+// never reads the answers is dropped once 64 MiB have waited for it for
+// SlowConsumer; another client is served throughout.
 func TestUnreadAnswersDropTheClient(t *testing.T) {
 	b := newMemBackend()
 	dropped := make(chan string, 1)
-	srv := NewServer(b, ServerOptions{OnDrop: func(id uint64, reason string) { dropped <- reason }})
+	srv := NewServer(b, ServerOptions{Limits: Limits{SlowConsumer: 500 * time.Millisecond},
+		OnDrop: func(id uint64, reason string) { dropped <- reason }})
 	a, z := net.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -67,6 +70,9 @@ func TestUnreadAnswersDropTheClient(t *testing.T) {
 	}
 	select {
 	case reason := <-dropped:
+		if !strings.Contains(reason, "unread for 500ms") {
+			t.Fatalf("dropped for %q, want the unread answers", reason)
+		}
 		t.Logf("dropped: %s", reason)
 	case <-time.After(20 * time.Second):
 		t.Fatal("a client that never reads was not dropped")
@@ -79,5 +85,65 @@ func TestUnreadAnswersDropTheClient(t *testing.T) {
 	other := pipeClient(t, srv)
 	if _, err := other.Status(ctx); err != nil {
 		t.Fatalf("another client after the drop: %v", err)
+	}
+}
+
+// TestFastReaderIsNotDropped: a client reading far more than the bound on
+// what it may leave unread, faster than capnp-go Finishes its questions
+// (250 ms after each answer), is slowed by the bound, never dropped, and
+// gets every block, through Read and through parallel Gets.
+func TestFastReaderIsNotDropped(t *testing.T) {
+	b := newMemBackend()
+	dropped := make(chan string, 1)
+	srv := NewServer(b, ServerOptions{OnDrop: func(id uint64, reason string) { dropped <- reason }})
+	c := pipeClient(t, srv)
+	ctx := context.Background()
+	rc, err := c.Open(ctx, OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, size = 64, 2 << 20 // 128 MiB, twice the bound
+	block := make([]byte, size)
+	for i := range n {
+		block[0] = byte(i)
+		if _, err := rc.Append(ctx, block); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	err = rc.Read(ctx, 0, n, false, func(i uint64, b []byte) error {
+		if len(b) != size || b[0] != byte(i) {
+			return fmt.Errorf("block %d: %d bytes, first %d", i, len(b), b[0])
+		}
+		got++
+		return nil
+	})
+	if err != nil || got != n {
+		t.Fatalf("read %d of %d blocks: %v", got, n, err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := rc.Get(ctx, uint64(i), core.GetOptions{})
+			if err == nil && (len(b) != size || b[0] != byte(i)) {
+				err = fmt.Errorf("block %d: %d bytes, first %d", i, len(b), b[0])
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("get: %v", err)
+	}
+	select {
+	case reason := <-dropped:
+		t.Fatalf("a client that reads was dropped: %s", reason)
+	default:
 	}
 }

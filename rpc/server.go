@@ -151,7 +151,7 @@ func (s *Server) serveConn(ctx context.Context, conn io.ReadWriteCloser, idle bo
 	sess := newSession(ctx, s, id)
 	boot := schema.Daemon_ServerToClient(&daemonServer{sess: sess})
 	cd := newCodec(conn)
-	sends := limitSends(transport.New(cd), maxQueuedBytes, maxQueuedMessages, func(reason string) {
+	sends := limitSends(transport.New(cd), maxQueuedBytes, maxQueuedMessages, s.opts.Limits.SlowConsumer, func(reason string) {
 		if s.opts.OnDrop != nil {
 			s.opts.OnDrop(id, reason)
 		}

@@ -137,13 +137,22 @@ func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
 	return c.long(call.Go, func() error {
 		a := call.Args()
 		opts := core.GetOptions{NoWait: a.NoWait(), Timeout: time.Duration(a.TimeoutMs()) * time.Millisecond}
+		var room *sendReservation
+		defer func() { room.cancel() }()
 		return answer(c, call.AllocResults, func(cr LocalCore) ([]byte, error) {
-			return cr.Get(ctx, a.Index(), opts)
+			block, err := cr.Get(ctx, a.Index(), opts)
+			if err != nil {
+				return nil, err
+			}
+			if room, err = c.sess.reserveSend(ctx, len(block)); err != nil {
+				return nil, fmt.Errorf("get: wait for the client to read: %w", err)
+			}
+			return block, nil
 		}, func(res schema.Core_get_Results, block []byte) error {
 			if block == nil {
 				block = []byte{}
 			}
-			c.sess.charge(res.Segment().Message(), len(block))
+			room.charge(res.Segment().Message(), len(block))
 			return res.SetBlock(block)
 		})
 	})

@@ -146,7 +146,8 @@ func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error 
 	maxBlocks := min(max(call.Args().MaxBlocks(), 1), maxReadBlocks)
 	maxBytes := min(max(call.Args().MaxBytes(), 1), maxReadBytes)
 	start := c.pos
-	blocks, err := c.collect(ctx, int(maxBlocks), int(maxBytes))
+	blocks, room, err := c.batch(ctx, int(maxBlocks), int(maxBytes))
+	defer room.cancel()
 	if err != nil && len(blocks) == 0 {
 		return toWire(err)
 	}
@@ -164,8 +165,36 @@ func (c *cursorServer) Next(ctx context.Context, call schema.Cursor_next) error 
 	for _, b := range blocks {
 		size += len(b)
 	}
-	c.sess.charge(res.Segment().Message(), size)
+	room.charge(res.Segment().Message(), size)
 	return fillDataList(list, blocks)
+}
+
+// batch takes the next blocks, in room reserved for them among what the
+// connection holds for its client. It waits for a block not here yet
+// without holding room, so a live cursor at the end keeps none.
+func (c *cursorServer) batch(ctx context.Context, maxBlocks, maxBytes int) ([][]byte, *sendReservation, error) {
+	if c.finished() {
+		return nil, nil, nil
+	}
+	room, err := c.sess.reserveSend(ctx, maxBytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read: wait for the client to read: %w", err)
+	}
+	blocks, err := c.collect(ctx, nil, maxBlocks, maxBytes)
+	if len(blocks) > 0 || !errors.Is(err, core.ErrNotAvailable) {
+		return blocks, room, err
+	}
+	room.cancel()
+	first, err := c.cr.Get(ctx, c.pos, core.GetOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if room, err = c.sess.reserveSend(ctx, max(maxBytes, len(first))); err != nil {
+		return nil, nil, fmt.Errorf("read: wait for the client to read: %w", err)
+	}
+	c.pos++
+	blocks, err = c.collect(ctx, [][]byte{first}, maxBlocks, maxBytes)
+	return blocks, room, err
 }
 
 // finished reports whether the range is exhausted. A live cursor with no
@@ -174,13 +203,15 @@ func (c *cursorServer) finished() bool {
 	return (c.end != 0 || !c.live) && c.pos >= c.end
 }
 
-// collect waits for the next block, then takes what is already here.
-func (c *cursorServer) collect(ctx context.Context, maxBlocks, maxBytes int) ([][]byte, error) {
-	var out [][]byte
+// collect appends to out the blocks from the cursor's position that are
+// already here, up to maxBlocks and maxBytes (at least one block).
+func (c *cursorServer) collect(ctx context.Context, out [][]byte, maxBlocks, maxBytes int) ([][]byte, error) {
 	size := 0
+	for _, b := range out {
+		size += len(b)
+	}
 	for len(out) < maxBlocks && !c.finished() {
-		opts := core.GetOptions{NoWait: len(out) > 0}
-		b, err := c.cr.Get(ctx, c.pos, opts)
+		b, err := c.cr.Get(ctx, c.pos, core.GetOptions{NoWait: true})
 		if errors.Is(err, core.ErrNotAvailable) && len(out) > 0 {
 			break
 		}
