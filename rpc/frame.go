@@ -23,7 +23,9 @@ const (
 	// firstChunk is what a frame's buffer starts at: it grows (fourfold)
 	// with what arrives, so a large header followed by a slow body holds
 	// little, and a large frame that arrives at once is copied little.
-	firstChunk = 1 << 20
+	// It holds one appendPart (PartBytes of blocks, its last block
+	// crossing the mark, and the message's pointers) without growing.
+	firstChunk = 2 * PartBytes
 	// traverseLimit bounds the bytes reading one message may traverse
 	// (capnp's guard against pointer amplification): twice the largest
 	// message, so the largest append reads whole.
