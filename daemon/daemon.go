@@ -154,7 +154,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.cancel = cancel
 	d.started = time.Now()
 	d.loaded = newLoadedSet(d.opts.IdleTimeout, d.opts.MaxLoaded, d.log.With("pkg", "gc"))
-	d.swarm = newSwarmNet(d.log.With("pkg", "net"), d.store, d.loaded, swarmOptions{
+	d.swarm = newSwarmNet(d.log, d.store, d.loaded, swarmOptions{
 		host: d.opts.SwarmHost, port: d.opts.SwarmPort, eager: d.opts.SwarmPort != 0,
 		maxPeers: d.opts.MaxPeers, remember: d.rememberSwarmPort, bootstrap: d.bootstrap(),
 		stun: d.opts.STUN, serveAnnounced: d.opts.ServeAnnounced, stopping: sctx.Done(),

@@ -2,12 +2,17 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hspd/hsp/core"
+	"github.com/hspd/hsp/rpc"
 )
 
 func TestLogLevelAndTrace(t *testing.T) {
@@ -96,5 +101,56 @@ func TestThrottle(t *testing.T) {
 	}
 	if !strings.Contains(out, "suppressed=999") || !strings.Contains(out, "msg=busy") {
 		t.Fatalf("no count of the held-back warnings, or a kind held back by another:\n%s", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the daemon's goroutines may log to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestLogNamesOneSubsystem: with the network up, every record of the
+// daemon's log names one subsystem, the one that wrote it.
+func TestLogNamesOneSubsystem(t *testing.T) {
+	var out lockedBuffer
+	d := startDaemon(t, t.TempDir(), Options{SwarmHost: "127.0.0.1", Logger: NewLogger(&out, slog.LevelDebug, nil)})
+	c := dial(t, d)
+	ctx := context.Background()
+	dk := core.DiscoveryKey{2}
+	if err := c.Configure(ctx, dk, rpc.ConfigureOptions{Announce: true}); err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+	waitFor(t, "the announce round", func() bool {
+		ts, err := c.TopicStatus(ctx, dk)
+		return err == nil && ts.Announce && ts.Rounds > 0
+	})
+	c.Close()
+	d.Close()
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if n := strings.Count(line, " pkg="); n > 1 {
+			t.Errorf("a record names %d subsystems: %s", n, line)
+		}
+		if _, rest, ok := strings.Cut(line, " pkg="); ok {
+			seen[strings.Fields(rest)[0]] = true
+		}
+	}
+	for _, pkg := range []string{"net", "swarm"} {
+		if !seen[pkg] {
+			t.Errorf("no record of %s in:\n%s", pkg, out.String())
+		}
 	}
 }

@@ -71,20 +71,22 @@ type swarmNet struct {
 
 var _ network = (*swarmNet)(nil)
 
-func newSwarmNet(log *slog.Logger, st *store.Store, loaded *loadedSet, opts swarmOptions) *swarmNet {
+// newSwarmNet logs under pkg=net, and its subsystems each under their own
+// pkg, all from root, so no record carries two.
+func newSwarmNet(root *slog.Logger, st *store.Store, loaded *loadedSet, opts swarmOptions) *swarmNet {
 	s := &swarmNet{
-		log: log, store: st, loaded: loaded, opts: opts,
+		log: root.With("pkg", "net"), store: st, loaded: loaded, opts: opts,
 		need: make(chan struct{}), up: make(chan struct{}), handles: map[core.Key]*replicate.Handle{},
 		events: map[core.Key]*coreEvents{}, exts: map[core.DiscoveryKey][]*netExtension{},
 		seeds: map[core.Key]*seedRun{},
 	}
 	kp := wire.ReplicationKeyPair(st.MasterKey())
 	s.pub = core.Key(kp.Public)
-	s.rep = replicate.New(replicate.Options{Logger: log.With("pkg", "replicate"), Lookup: s.lookup, OnExtension: s.onExtension})
+	s.rep = replicate.New(replicate.Options{Logger: root.With("pkg", "replicate"), Lookup: s.lookup, OnExtension: s.onExtension})
 	s.sw = swarm.New(swarm.Options{
 		Host: opts.host, Port: opts.port, KeyPair: kp, MaxPeers: opts.maxPeers,
-		Handler: s.serve, Logger: log.With("pkg", "swarm"),
-		DHT:  &dht.Options{Bootstrap: opts.bootstrap, Logger: log.With("pkg", "dht")},
+		Handler: s.serve, Logger: root.With("pkg", "swarm"),
+		DHT:  &dht.Options{Bootstrap: opts.bootstrap, Logger: root.With("pkg", "dht")},
 		STUN: opts.stun,
 	})
 	s.nw = swarm.NewNetworker(s.sw, topicMemory{st})
