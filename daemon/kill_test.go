@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if home := os.Getenv("HSP_TEST_DAEMON_HOME"); home != "" {
 		os.Exit(runChildDaemon(home))
 	}
+	if sock := os.Getenv("HSP_TEST_FLOOR_SOCKET"); sock != "" {
+		os.Exit(runFloorServer(sock))
+	}
 	os.Exit(m.Run())
 }
 
@@ -41,7 +44,7 @@ func runChildDaemon(home string) int {
 	return 0
 }
 
-func startChild(t *testing.T, home string) *exec.Cmd {
+func startChild(t testing.TB, home string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "HSP_TEST_DAEMON_HOME="+home)
@@ -52,7 +55,7 @@ func startChild(t *testing.T, home string) *exec.Cmd {
 	return cmd
 }
 
-func dialRetry(t *testing.T, socket string) *rpc.Client {
+func dialRetry(t testing.TB, socket string) *rpc.Client {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -1,0 +1,173 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hspd/hsp/core/store"
+	"github.com/hspd/hsp/rpc"
+)
+
+// The floor under a durable append through the daemon, measured beside it
+// in one run (go test ./daemon -bench 'Floor|ChildDaemonAppend'):
+//
+//   - BenchmarkFloorLocalFsync: 1 KiB written and fdatasynced in this
+//     process, what an append cannot beat;
+//   - BenchmarkFloorStoreAppend1KiB: a 1 KiB append to the store in this
+//     process (pebble, the tree, the signature; one synced commit), the
+//     in-process row of the side-by-side benchmark;
+//   - BenchmarkFloorRoundTrip: the same write and fdatasync in another
+//     process (this test binary again), asked and answered over a unix
+//     socket with no RPC runtime: the cost of the process boundary alone;
+//   - BenchmarkChildDaemonAppend1KiB: a 1 KiB append through the rpc client
+//     to a daemon in another process, as hsp append and the side-by-side
+//     benchmark make it.
+//
+// The gap between the last two is what the RPC runtime costs.
+
+func BenchmarkFloorLocalFsync(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "floor"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1024)
+	rand.Read(buf)
+	for b.Loop() {
+		if err := writeSync(f, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFloorStoreAppend1KiB(b *testing.B) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	h, err := st.Create(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	buf := make([]byte, 1024)
+	rand.Read(buf)
+	for b.Loop() {
+		if _, err := h.Append(ctx, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFloorRoundTrip(b *testing.B) {
+	dir := b.TempDir()
+	sock := filepath.Join(dir, "floor.sock")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "HSP_TEST_FLOOR_SOCKET="+sock)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	c := dialFloor(b, sock)
+	defer c.Close()
+	buf := make([]byte, 1024)
+	rand.Read(buf)
+	ack := make([]byte, 8)
+	for b.Loop() {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, ack); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkChildDaemonAppend1KiB(b *testing.B) {
+	home := b.TempDir()
+	cmd := startChild(b, home)
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	c := dialRetry(b, filepath.Join(home, "hsp.sock"))
+	defer c.Close()
+	ctx := context.Background()
+	rc, err := c.Open(ctx, rpc.OpenRequest{New: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 1024)
+	rand.Read(buf)
+	for b.Loop() {
+		if _, err := rc.Append(ctx, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// runFloorServer answers each 1 KiB read from one client on sock with 8
+// bytes, once the 1 KiB is written and fdatasynced, until the client goes.
+func runFloorServer(sock string) int {
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer l.Close()
+	c, err := l.Accept()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer c.Close()
+	f, err := os.Create(sock + ".data")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer f.Close()
+	buf := make([]byte, 1024)
+	for {
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return 0
+		}
+		if err := writeSync(f, buf); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if _, err := c.Write(buf[:8]); err != nil {
+			return 0
+		}
+	}
+}
+
+func writeSync(f *os.File, buf []byte) error {
+	if _, err := f.Write(buf); err != nil {
+		return err
+	}
+	return syscall.Fdatasync(int(f.Fd()))
+}
+
+func dialFloor(b *testing.B, sock string) net.Conn {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("floor server never came up: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
