@@ -95,7 +95,13 @@ func BenchmarkFloorRoundTrip(b *testing.B) {
 	}
 }
 
-func BenchmarkChildDaemonAppend1KiB(b *testing.B) {
+func BenchmarkChildDaemonAppend1KiB(b *testing.B) { benchChildAppend(b, 1024, 1) }
+
+// BenchmarkChildDaemonAppend64KiBx100: 100 blocks of 64 KiB per call, to
+// a daemon in another process.
+func BenchmarkChildDaemonAppend64KiBx100(b *testing.B) { benchChildAppend(b, 64<<10, 100) }
+
+func benchChildAppend(b *testing.B, size, batch int) {
 	home := b.TempDir()
 	cmd := startChild(b, home)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
@@ -106,13 +112,18 @@ func BenchmarkChildDaemonAppend1KiB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	buf := make([]byte, 1024)
-	rand.Read(buf)
+	blocks := make([][]byte, batch)
+	for i := range blocks {
+		blocks[i] = make([]byte, size)
+		rand.Read(blocks[i])
+	}
+	b.SetBytes(int64(size * batch))
 	for b.Loop() {
-		if _, err := rc.Append(ctx, buf); err != nil {
+		if _, err := rc.Append(ctx, blocks...); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "blocks/s")
 }
 
 // runFloorServer answers each 1 KiB read from one client on sock with 8
