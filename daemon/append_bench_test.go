@@ -37,11 +37,7 @@ func benchDaemonAppend(b *testing.B, clients, size, batch int) {
 			b.Fatal(err)
 		}
 	}
-	blocks := make([][]byte, batch)
-	for i := range blocks {
-		blocks[i] = make([]byte, size)
-		rand.Read(blocks[i])
-	}
+	blocks := randomBlocks(batch, size)
 	b.SetBytes(int64(size * batch))
 	b.ResetTimer()
 	var wg sync.WaitGroup
@@ -60,4 +56,14 @@ func benchDaemonAppend(b *testing.B, clients, size, batch int) {
 	}
 	wg.Wait()
 	b.ReportMetric(float64(per*clients*batch)/b.Elapsed().Seconds(), "blocks/s")
+}
+
+// randomBlocks is n blocks of size incompressible bytes.
+func randomBlocks(n, size int) [][]byte {
+	blocks := make([][]byte, n)
+	for i := range blocks {
+		blocks[i] = make([]byte, size)
+		rand.Read(blocks[i])
+	}
+	return blocks
 }

@@ -112,11 +112,7 @@ func benchChildAppend(b *testing.B, size, batch int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	blocks := make([][]byte, batch)
-	for i := range blocks {
-		blocks[i] = make([]byte, size)
-		rand.Read(blocks[i])
-	}
+	blocks := randomBlocks(batch, size)
 	b.SetBytes(int64(size * batch))
 	for b.Loop() {
 		if _, err := rc.Append(ctx, blocks...); err != nil {
