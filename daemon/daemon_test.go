@@ -86,6 +86,10 @@ func TestStartStatusStop(t *testing.T) {
 		t.Fatal("daemon did not stop within 10 s")
 	}
 	closed.Wait()
+	// The client still holds its connection: a call on it says what went.
+	if _, err := c.Status(context.Background()); !errors.Is(err, rpc.ErrDaemonUnreachable) || !strings.Contains(err.Error(), "connection to the daemon was lost") {
+		t.Fatalf("status on the connection of a stopped daemon: %v", err)
+	}
 	if _, err := os.Stat(d.Paths().Socket); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket left behind after stop: %v", err)
 	}

@@ -121,10 +121,23 @@ func wireErr(err error) error {
 		return nil
 	}
 	if exc.TypeOf(err) == exc.Disconnected {
-		return fmt.Errorf("connection to the daemon lost: %w", ErrDaemonUnreachable)
+		return errConnLost
 	}
 	return fromWire(err)
 }
+
+// connLost is a connection that ended under a call. It is
+// ErrDaemonUnreachable, but the daemon may still run: it also drops a
+// client past a limit, and its log says why.
+type connLost struct{}
+
+func (connLost) Error() string {
+	return "the connection to the daemon was lost: the daemon stopped, or dropped this client"
+}
+
+func (connLost) Unwrap() error { return ErrDaemonUnreachable }
+
+var errConnLost error = connLost{}
 
 // Status asks the daemon to describe itself.
 func (c *Client) Status(ctx context.Context) (Status, error) {
