@@ -45,6 +45,7 @@ type frameReader struct {
 	r       *bufio.Reader
 	armed   bool // a read deadline is set
 	held    int  // the capacity of the frame buffer last made, for tests
+	size    int  // the bytes of the frame last decoded
 	max     uint64
 	dl      deadliner // nil when the stream has no deadlines
 	timeout time.Duration
@@ -56,6 +57,10 @@ func newFrameReader(r io.Reader, max uint64) *frameReader {
 	f.last.Store(time.Now().UnixNano())
 	return f
 }
+
+// lastSize is the bytes of the frame Decode returned last. Only the
+// goroutine that calls Decode may ask.
+func (f *frameReader) lastSize() int64 { return int64(f.size) }
 
 // quietFor tells how long ago the last frame arrived.
 func (f *frameReader) quietFor() time.Duration {
@@ -100,6 +105,7 @@ func (f *frameReader) Decode() (*capnp.Message, error) {
 		return nil, fmt.Errorf("decode frame: %w: %w", errFrame, err)
 	}
 	msg.ResetReadLimit(traverseLimit)
+	f.size = len(buf)
 	f.last.Store(time.Now().UnixNano())
 	return msg, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,5 +146,76 @@ func TestFastReaderIsNotDropped(t *testing.T) {
 	case reason := <-dropped:
 		t.Fatalf("a client that reads was dropped: %s", reason)
 	default:
+	}
+}
+
+// gatedBackend holds every append until its gate opens, counting the
+// appends that reached it.
+type gatedBackend struct {
+	*memBackend
+	gate    chan struct{}
+	reached atomic.Int32
+}
+
+func (g *gatedBackend) Open(ctx context.Context, req OpenRequest) (Handle, error) {
+	h, err := g.memBackend.Open(ctx, req)
+	if err == nil {
+		h.Core = gatedCore{LocalCore: h.Core, g: g}
+	}
+	return h, err
+}
+
+type gatedCore struct {
+	LocalCore
+	g *gatedBackend
+}
+
+func (c gatedCore) Append(ctx context.Context, blocks ...[]byte) (uint64, error) {
+	c.g.reached.Add(1)
+	select {
+	case <-c.g.gate:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return c.LocalCore.Append(ctx, blocks...)
+}
+
+// TestPipelinedAppendsAreBounded: a client pipelining appends faster than
+// they commit is read only as far as the bound on the bytes of calls the
+// daemon holds (here 8 MiB: 8 appends of 1 MiB and the one read past
+// it), and every append completes once they commit.
+func TestPipelinedAppendsAreBounded(t *testing.T) {
+	g := &gatedBackend{memBackend: newMemBackend(), gate: make(chan struct{})}
+	c := pipeClient(t, NewServer(g, ServerOptions{Limits: Limits{CallBytes: 8 << 20}}))
+	ctx := context.Background()
+	rc, err := c.Open(ctx, OpenRequest{New: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 32
+	block := make([]byte, 1<<20)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- rawAppend(ctx, rc, [][]byte{block})
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	if got := g.reached.Load(); got > 9 {
+		t.Fatalf("%d appends of 1 MiB read while the bound is 8 MiB", got)
+	}
+	close(g.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("append: %v", err)
+		}
+	}
+	if got := g.reached.Load(); got != n {
+		t.Fatalf("%d of %d appends reached the core", got, n)
 	}
 }

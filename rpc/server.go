@@ -95,6 +95,11 @@ type Limits struct {
 	// PartWait is how long an append in parts waits for its next part
 	// before it fails and lets its parts go.
 	PartWait time.Duration
+	// CallBytes caps the bytes of a session's messages the daemon holds at
+	// once (calls read and not yet done with): reading the next one waits
+	// past it. The default, Parted+2 messages of the largest size, holds
+	// every append in parts gathering and one more call.
+	CallBytes int64
 }
 
 // minEventWindow is the smallest event window: far above one batch.
@@ -111,6 +116,7 @@ func (l Limits) withDefaults() Limits {
 	l.EventBytes = max(positiveOr(l.EventBytes, d.EventBytes), minEventWindow)
 	l.SlowConsumer = positiveOr(l.SlowConsumer, d.SlowConsumer)
 	l.Parted, l.PartWait = positiveOr(l.Parted, d.Parted), positiveOr(l.PartWait, d.PartWait)
+	l.CallBytes = positiveOr(l.CallBytes, int64(l.Parted+2)*MaxMessageSize)
 	return l
 }
 
@@ -151,7 +157,7 @@ func (s *Server) serveConn(ctx context.Context, conn io.ReadWriteCloser, idle bo
 	sess := newSession(ctx, s, id)
 	boot := schema.Daemon_ServerToClient(&daemonServer{sess: sess})
 	cd := newCodec(conn)
-	sends := limitSends(transport.New(cd), maxQueuedBytes, maxQueuedMessages, s.opts.Limits.SlowConsumer, func(reason string) {
+	sends := limitSends(limitRecvs(transport.New(cd), s.opts.Limits.CallBytes, cd.lastSize), maxQueuedBytes, maxQueuedMessages, s.opts.Limits.SlowConsumer, func(reason string) {
 		if s.opts.OnDrop != nil {
 			s.opts.OnDrop(id, reason)
 		}
