@@ -219,3 +219,26 @@ func TestPipelinedAppendsAreBounded(t *testing.T) {
 		t.Fatalf("%d of %d appends reached the core", got, n)
 	}
 }
+
+// TestEveryCallIsReleased: after each honest session of the fuzz corpus,
+// the connection, still open, holds none of the client's messages: capnp
+// releases every one, so the bound on them never fills over a long life.
+func TestEveryCallIsReleased(t *testing.T) {
+	for name, session := range guardSessions {
+		t.Run(name, func(t *testing.T) {
+			srv := NewServer(newMemBackend(), ServerOptions{})
+			got := make(chan *recvLimit, 1)
+			srv.onRecvLimit = func(r *recvLimit) { got <- r }
+			c := pipeClient(t, srv)
+			recvs := <-got
+			session(context.Background(), t, c)
+			deadline := time.Now().Add(5 * time.Second)
+			for recvs.holding() != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("after the session the daemon holds %d bytes of its messages", recvs.holding())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

@@ -129,6 +129,9 @@ type Server struct {
 	wg      sync.WaitGroup
 	// subscriptions counts the event pushers running.
 	subscriptions atomic.Int32
+	// onRecvLimit, set by tests before serving, is told each session's
+	// bound on the bytes of its calls.
+	onRecvLimit func(*recvLimit)
 }
 
 // NewServer returns a server for b.
@@ -157,7 +160,11 @@ func (s *Server) serveConn(ctx context.Context, conn io.ReadWriteCloser, idle bo
 	sess := newSession(ctx, s, id)
 	boot := schema.Daemon_ServerToClient(&daemonServer{sess: sess})
 	cd := newCodec(conn)
-	sends := limitSends(limitRecvs(transport.New(cd), s.opts.Limits.CallBytes, cd.lastSize), maxQueuedBytes, maxQueuedMessages, s.opts.Limits.SlowConsumer, func(reason string) {
+	recvs := limitRecvs(transport.New(cd), s.opts.Limits.CallBytes, cd.lastSize)
+	if s.onRecvLimit != nil {
+		s.onRecvLimit(recvs)
+	}
+	sends := limitSends(recvs, maxQueuedBytes, maxQueuedMessages, s.opts.Limits.SlowConsumer, func(reason string) {
 		if s.opts.OnDrop != nil {
 			s.opts.OnDrop(id, reason)
 		}
