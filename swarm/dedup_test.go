@@ -284,6 +284,11 @@ func TestDedupSameDirection(t *testing.T) {
 		a, b := newDedupEnd(t, kpa, Options{}), newDedupEnd(t, kpb, Options{})
 		first, err := a.s.Dial(context.Background(), addr(b.s))
 		must(t, err)
+		// B must have finished its side of the first handshake before the
+		// second: each side ranks the two by when its own handshake ended,
+		// so a B that finished the second first would keep the other one
+		// (JS Hyperswarm 2 applies the same rule, with the same race).
+		b.onlyConn(t)
 		second, err := a.s.Dial(context.Background(), addr(b.s))
 		switch {
 		case aLow && err != nil:
