@@ -21,18 +21,18 @@ type recvLimit struct {
 	max  int64
 	size func() int64 // the bytes of the message RecvMessage returned last
 
-	mu     sync.Mutex
-	held   int64
-	freed  chan struct{} // closed, and replaced, when a message is released
-	done   chan struct{} // closed with the transport
-	closed bool
+	mu        sync.Mutex
+	held      int64
+	freed     wakeup        // when a message is released
+	done      chan struct{} // closed with the transport
+	closeOnce sync.Once
 }
 
 // limitRecvs bounds t's messages held at max bytes; size tells the bytes of
 // the message t returned last, from its framing, since a message has not
 // been checked yet when it is counted.
 func limitRecvs(t transport.Transport, max int64, size func() int64) *recvLimit {
-	return &recvLimit{Transport: t, max: max, size: size, freed: make(chan struct{}), done: make(chan struct{})}
+	return &recvLimit{Transport: t, max: max, size: size, done: make(chan struct{})}
 }
 
 // errRecvClosed: the transport closed while a read waited for room.
@@ -45,7 +45,7 @@ func (r *recvLimit) RecvMessage() (transport.IncomingMessage, error) {
 			r.mu.Unlock()
 			break
 		}
-		freed := r.freed
+		freed := r.freed.next()
 		r.mu.Unlock()
 		select {
 		case <-freed:
@@ -72,12 +72,7 @@ func (r *recvLimit) holding() int64 {
 }
 
 func (r *recvLimit) Close() error {
-	r.mu.Lock()
-	if !r.closed {
-		r.closed = true
-		close(r.done)
-	}
-	r.mu.Unlock()
+	r.closeOnce.Do(func() { close(r.done) })
 	return r.Transport.Close()
 }
 
@@ -93,8 +88,7 @@ func (m *countedIn) Release() {
 	m.once.Do(func() {
 		m.r.mu.Lock()
 		m.r.held -= m.n
-		close(m.r.freed)
-		m.r.freed = make(chan struct{})
+		m.r.freed.wake()
 		m.r.mu.Unlock()
 	})
 	m.IncomingMessage.Release()

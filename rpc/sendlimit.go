@@ -41,15 +41,15 @@ type sendLimit struct {
 
 	mu       sync.Mutex
 	queued   map[*capnp.Message]*countedMsg
-	bytes    int64         // charged to queued messages
-	reserved int64         // reserved and not yet charged
-	freed    chan struct{} // closed, and replaced, when room is made
+	bytes    int64  // charged to queued messages
+	reserved int64  // reserved and not yet charged
+	freed    wakeup // when room is made
 	dropped  bool
 }
 
 func limitSends(t transport.Transport, maxBytes int64, maxMsgs int, maxWait time.Duration, onDrop func(string)) *sendLimit {
 	return &sendLimit{Transport: t, maxBytes: maxBytes, maxMsgs: maxMsgs, maxWait: maxWait, onDrop: onDrop,
-		queued: map[*capnp.Message]*countedMsg{}, freed: make(chan struct{})}
+		queued: map[*capnp.Message]*countedMsg{}}
 }
 
 // errUnread: the peer left too much unread; its connection is dropped.
@@ -92,7 +92,7 @@ func (s *sendLimit) reserve(ctx context.Context, n int64) (*sendReservation, err
 			s.mu.Unlock()
 			return &sendReservation{s: s, n: n}, nil
 		}
-		freed := s.freed
+		freed := s.freed.next()
 		s.mu.Unlock()
 		if timeout == nil {
 			t := time.NewTimer(s.maxWait)
@@ -112,19 +112,13 @@ func (s *sendLimit) reserve(ctx context.Context, n int64) (*sendReservation, err
 	}
 }
 
-// freeLocked wakes the reservations waiting for room. s.mu is held.
-func (s *sendLimit) freeLocked() {
-	close(s.freed)
-	s.freed = make(chan struct{})
-}
-
 // dropLocked ends the connection once. s.mu is held.
 func (s *sendLimit) dropLocked(reason string) {
 	if s.dropped {
 		return
 	}
 	s.dropped = true
-	s.freeLocked()
+	s.freed.wake()
 	if s.onDrop != nil {
 		go s.onDrop(reason)
 	}
@@ -152,7 +146,7 @@ func (r *sendReservation) charge(msg *capnp.Message, n int) {
 		m.size += int64(n)
 		s.bytes += int64(n)
 	}
-	s.freeLocked()
+	s.freed.wake()
 }
 
 // cancel gives back what was reserved and not charged. A nil reservation,
@@ -166,7 +160,7 @@ func (r *sendReservation) cancel() {
 	if r.n != 0 {
 		r.s.reserved -= r.n
 		r.n = 0
-		r.s.freeLocked()
+		r.s.freed.wake()
 	}
 }
 
@@ -184,7 +178,7 @@ func (m *countedMsg) Release() {
 		delete(m.s.queued, m.msg)
 		m.s.bytes -= m.size
 		if m.size != 0 {
-			m.s.freeLocked()
+			m.s.freed.wake()
 		}
 	}
 	m.s.mu.Unlock()
