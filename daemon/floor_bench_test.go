@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -55,27 +57,65 @@ func BenchmarkFloorLocalFsync(b *testing.B) {
 	self.report(b)
 }
 
-func BenchmarkFloorStoreAppend1KiB(b *testing.B) {
+func BenchmarkFloorStoreAppend1KiB(b *testing.B) { benchStoreAppend(b, 1, 1024, 1) }
+
+// BenchmarkFloorStoreAppend1KiBx8: 8 goroutines, each appending 1 KiB one
+// per call to its own core, to the store in this process.
+func BenchmarkFloorStoreAppend1KiBx8(b *testing.B) { benchStoreAppend(b, 8, 1024, 1) }
+
+// BenchmarkFloorStoreAppend1KiBx100: 100 blocks of 1 KiB per call, to the
+// store in this process.
+func BenchmarkFloorStoreAppend1KiBx100(b *testing.B) { benchStoreAppend(b, 1, 1024, 100) }
+
+// BenchmarkFloorStoreAppend64KiBx100: 100 blocks of 64 KiB per call, to
+// the store in this process.
+func BenchmarkFloorStoreAppend64KiBx100(b *testing.B) { benchStoreAppend(b, 1, 64<<10, 100) }
+
+// benchStoreAppend appends batch blocks of size bytes per call from
+// writers goroutines, each to its own core of one store in this process,
+// b.N calls in all.
+func benchStoreAppend(b *testing.B, writers, size, batch int) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, b.TempDir(), store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	h, err := st.Create(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer h.Close()
-	buf := make([]byte, 1024)
-	rand.Read(buf)
-	self := meterSelf(b, "proc")
-	for b.Loop() {
-		if _, err := h.Append(ctx, buf); err != nil {
+	cores := make([]*store.Handle, writers)
+	for i := range cores {
+		if cores[i], err = st.Create(ctx); err != nil {
 			b.Fatal(err)
 		}
+		defer cores[i].Close()
 	}
+	blocks := randomBlocks(batch, size)
+	self := meterSelf(b, "proc")
+	spread(b, writers, func(i int) error {
+		_, err := cores[i].Append(ctx, blocks...)
+		return err
+	})
 	self.report(b)
+}
+
+// spread makes b.N calls of op in all, from writers goroutines (op's
+// argument), timed from the first to the last.
+func spread(b *testing.B, writers int, op func(writer int) error) {
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			for left.Add(-1) >= 0 {
+				if err := op(w); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
 }
 
 func BenchmarkFloorRoundTrip(b *testing.B) {
@@ -106,31 +146,44 @@ func BenchmarkFloorRoundTrip(b *testing.B) {
 	server.report(b)
 }
 
-func BenchmarkChildDaemonAppend1KiB(b *testing.B) { benchChildAppend(b, 1024, 1) }
+func BenchmarkChildDaemonAppend1KiB(b *testing.B) { benchChildAppend(b, 1, 1024, 1) }
+
+// BenchmarkChildDaemonAppend1KiBx8: 8 clients, each its own connection and
+// core, appending 1 KiB one per call to a daemon in another process.
+func BenchmarkChildDaemonAppend1KiBx8(b *testing.B) { benchChildAppend(b, 8, 1024, 1) }
+
+// BenchmarkChildDaemonAppend1KiBx100: 100 blocks of 1 KiB per call, to a
+// daemon in another process.
+func BenchmarkChildDaemonAppend1KiBx100(b *testing.B) { benchChildAppend(b, 1, 1024, 100) }
 
 // BenchmarkChildDaemonAppend64KiBx100: 100 blocks of 64 KiB per call, to
 // a daemon in another process.
-func BenchmarkChildDaemonAppend64KiBx100(b *testing.B) { benchChildAppend(b, 64<<10, 100) }
+func BenchmarkChildDaemonAppend64KiBx100(b *testing.B) { benchChildAppend(b, 1, 64<<10, 100) }
 
-func benchChildAppend(b *testing.B, size, batch int) {
+// benchChildAppend appends batch blocks of size bytes per call from
+// clients connections, each to its own core of a daemon in another
+// process, b.N calls in all.
+func benchChildAppend(b *testing.B, clients, size, batch int) {
 	home := b.TempDir()
 	cmd := startChild(b, home)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	c := dialRetry(b, filepath.Join(home, "hsp.sock"))
-	defer c.Close()
 	ctx := context.Background()
-	rc, err := c.Open(ctx, rpc.OpenRequest{New: true})
-	if err != nil {
-		b.Fatal(err)
+	cores := make([]*rpc.RemoteCore, clients)
+	for i := range cores {
+		c := dialRetry(b, filepath.Join(home, "hsp.sock"))
+		defer c.Close()
+		var err error
+		if cores[i], err = c.Open(ctx, rpc.OpenRequest{New: true}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	blocks := randomBlocks(batch, size)
 	b.SetBytes(int64(size * batch))
 	self, daemon := meterSelf(b, "client"), meterChild(b, "daemon", cmd.Process.Pid)
-	for b.Loop() {
-		if _, err := rc.Append(ctx, blocks...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	spread(b, clients, func(i int) error {
+		_, err := cores[i].Append(ctx, blocks...)
+		return err
+	})
 	self.report(b)
 	daemon.report(b)
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "blocks/s")

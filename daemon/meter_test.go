@@ -14,7 +14,7 @@ import (
 
 // A costMeter reports what each op of a floor benchmark cost a process
 // besides wall time: its context switches (voluntary and involuntary, all
-// threads) and its CPU time (user and system). Unlike ns/op these hardly
+// threads), its page faults and its CPU time (user and system). Unlike ns/op these hardly
 // move with the machine's load, so they show a hand-off removed or added
 // where the wall clock of a noisy machine cannot.
 type costMeter struct {
@@ -23,10 +23,11 @@ type costMeter struct {
 	start procCost
 }
 
-// procCost is a process's context switches and CPU time so far.
+// procCost is a process's context switches, page faults and CPU time so
+// far.
 type procCost struct {
-	switches uint64
-	cpu      time.Duration
+	switches, faults uint64
+	cpu              time.Duration
 }
 
 // meterSelf meters this process: the client side of a child benchmark, or
@@ -49,7 +50,8 @@ func newMeter(b *testing.B, label string, read func() (procCost, error)) *costMe
 	return &costMeter{label: label, read: read, start: start}
 }
 
-// report adds label-switches/op and label-cpu-µs/op to b's results.
+// report adds label-switches/op, label-faults/op and label-cpu-µs/op to
+// b's results.
 func (m *costMeter) report(b *testing.B) {
 	end, err := m.read()
 	if err != nil {
@@ -57,6 +59,7 @@ func (m *costMeter) report(b *testing.B) {
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(end.switches-m.start.switches)/n, m.label+"-switches/op")
+	b.ReportMetric(float64(end.faults-m.start.faults)/n, m.label+"-faults/op")
 	b.ReportMetric(float64((end.cpu-m.start.cpu).Microseconds())/n, m.label+"-cpu-µs/op")
 }
 
@@ -66,12 +69,12 @@ func selfCost() (procCost, error) {
 		return procCost{}, fmt.Errorf("getrusage: %w", err)
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return procCost{switches: uint64(ru.Nvcsw + ru.Nivcsw), cpu: cpu}, nil
+	return procCost{switches: uint64(ru.Nvcsw + ru.Nivcsw), faults: uint64(ru.Minflt + ru.Majflt), cpu: cpu}, nil
 }
 
 // childCost sums the context switches of every thread of pid (its
-// /proc/PID/status counts only the main thread's) and reads its CPU time
-// from /proc/PID/stat, in clock ticks of 10 ms.
+// /proc/PID/status counts only the main thread's) and reads its page
+// faults and CPU time (in clock ticks of 10 ms) from /proc/PID/stat.
 func childCost(pid int) (procCost, error) {
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
 	if err != nil || len(tasks) == 0 {
@@ -94,16 +97,25 @@ func childCost(pid int) (procCost, error) {
 	if len(fields) < 13 {
 		return procCost{}, fmt.Errorf("read the cpu time of %d: short stat %q", pid, stat)
 	}
-	var ticks uint64
-	for _, f := range fields[11:13] { // utime, stime
-		v, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			return procCost{}, fmt.Errorf("read the cpu time of %d: %w", pid, err)
+	sum := func(at ...int) (uint64, error) {
+		var n uint64
+		for _, i := range at {
+			v, err := strconv.ParseUint(fields[i], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("read the stat of %d: %w", pid, err)
+			}
+			n += v
 		}
-		ticks += v
+		return n, nil
 	}
+	// After the command: state, ppid, ..., minflt (8), majflt (10),
+	// utime (11), stime (12).
+	if c.faults, err = sum(7, 9); err != nil {
+		return procCost{}, err
+	}
+	ticks, err := sum(11, 12)
 	c.cpu = time.Duration(ticks) * 10 * time.Millisecond
-	return c, nil
+	return c, err
 }
 
 func taskSwitches(path string) (uint64, error) {
