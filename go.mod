@@ -72,3 +72,5 @@ require (
 )
 
 tool capnproto.org/go/capnp/v3/capnpc-go
+
+replace capnproto.org/go/capnp/v3 => ./third_party/capnp
