@@ -39,6 +39,11 @@ const (
 	// successfully.  It is only valid to query after finishMsgSend is
 	// closed.
 	finishSent
+
+	// finishedEarly (hsp) is set when the Finish was queued right after
+	// the Return, its promise already resolved: a pipelined call that
+	// reaches the question after that goes to the resolution.
+	finishedEarly
 )
 
 // flags.Contains(flag) Returns true iff flags contains flag, which must
@@ -131,7 +136,12 @@ func (q *question) handleCancel(ctx context.Context) {
 }
 
 func (q *question) PipelineSend(ctx context.Context, transform []capnp.PipelineOp, s capnp.Send) (*capnp.Answer, capnp.ReleaseFunc) {
-	return withLockedConn2(q.c, func(c *lockedConn) (*capnp.Answer, capnp.ReleaseFunc) {
+	redirect := false
+	ans, release := withLockedConn2(q.c, func(c *lockedConn) (*capnp.Answer, capnp.ReleaseFunc) {
+		if q.flags.Contains(finishedEarly) {
+			redirect = true
+			return nil, nil
+		}
 		if !c.startTask() {
 			return capnp.ErrorAnswer(s.Method, ExcClosed), func() {}
 		}
@@ -175,6 +185,12 @@ func (q *question) PipelineSend(ctx context.Context, transform []capnp.PipelineO
 			q2.release()
 		}
 	})
+	if redirect {
+		// q is finished and its promise resolved: the call goes where
+		// the resolution says, never to the question.
+		return q.p.Answer().PipelineSend(ctx, transform, s)
+	}
+	return ans, release
 }
 
 // newPipelineCallMessage builds a Call message targeted to a promised answer..
