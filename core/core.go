@@ -75,6 +75,11 @@ type GetOptions struct {
 	NoWait bool
 	// Timeout, when positive, bounds the wait.
 	Timeout time.Duration
+	// BeforeRead, when set, is called once the block is stored, right
+	// before a local core reads it into memory; its error ends the Get. A
+	// server bounds how many blocks it holds with it. Remote cores do not
+	// call it.
+	BeforeRead func(context.Context) error
 }
 
 // Info is a core's summary.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -110,5 +111,38 @@ func TestCommitFailureChangesNothing(t *testing.T) {
 	}
 	if _, err := c.Audit(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGetBeforeRead: GetOptions.BeforeRead runs once the block is stored,
+// before the read, once per Get, and its error ends the Get.
+func TestGetBeforeRead(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w := newWriter(t, 9)
+	r, _ := newTestCore(t, KeyPair{PublicKey: w.Key()})
+	var calls atomic.Int32
+	count := func(context.Context) error { calls.Add(1); return nil }
+	got := make(chan error, 1)
+	go func() {
+		_, err := r.Get(ctx, 4, GetOptions{BeforeRead: count})
+		got <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("BeforeRead ran %d times before the block was stored", n)
+	}
+	transfer(t, ctx, w, r, nil, 2, false) // another block: still waiting, still not called
+	transfer(t, ctx, w, r, nil, 4, false)
+	if err := <-got; err != nil {
+		t.Fatalf("waiting get: %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("BeforeRead ran %d times for one get, want 1", n)
+	}
+	refuse := errors.New("no room")
+	_, err := r.Get(ctx, 4, GetOptions{BeforeRead: func(context.Context) error { return refuse }})
+	if !errors.Is(err, refuse) {
+		t.Fatalf("get whose BeforeRead failed: %v, want its error", err)
 	}
 }

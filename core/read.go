@@ -23,6 +23,11 @@ func (c *Hypercore) Get(ctx context.Context, index uint64, opts GetOptions) ([]b
 		case closed:
 			return nil, fmt.Errorf("get block %d: %w", index, ErrClosed)
 		case has:
+			if opts.BeforeRead != nil {
+				if err := opts.BeforeRead(ctx); err != nil {
+					return nil, fmt.Errorf("get block %d: %w", index, err)
+				}
+			}
 			data, err := c.st.Block(ctx, index)
 			if err != nil {
 				return nil, fmt.Errorf("get block %d: %w", index, err)

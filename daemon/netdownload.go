@@ -202,7 +202,7 @@ func (s *swarmNet) fetch(ctx context.Context, c *store.Handle, index uint64, opt
 			return nil, err
 		}
 	}
-	return h.Get(ctx, index)
+	return h.GetBefore(ctx, index, opts.BeforeRead)
 }
 
 // update waits until c is at least minLength long, asking the peers that

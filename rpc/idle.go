@@ -2,7 +2,9 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	crpc "capnproto.org/go/capnp/v3/rpc"
@@ -37,6 +39,32 @@ func (s *session) openStream() func() {
 	s.streams.Add(1)
 	var once sync.Once
 	return func() { once.Do(func() { s.streams.Add(-1) }) }
+}
+
+// readSlot makes a get's BeforeRead hook, which takes one of the
+// session's read slots before the block is read, and release, which gives
+// it back if it was taken; call release once the block's bytes are
+// reserved under the bound on unread answers, or the get is over.
+func (s *session) readSlot() (before func(context.Context) error, release func()) {
+	var held atomic.Bool
+	before = func(ctx context.Context) error {
+		if held.Load() {
+			return nil
+		}
+		select {
+		case s.reads <- struct{}{}:
+			held.Store(true)
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("wait to read the block: %w", ctx.Err())
+		}
+	}
+	release = func() {
+		if held.CompareAndSwap(true, false) {
+			<-s.reads
+		}
+	}
+	return before, release
 }
 
 // reserveSend reserves n bytes of what the connection may hold for its

@@ -222,7 +222,7 @@ func (r *RemoteCore) Get(ctx context.Context, index uint64, opts core.GetOptions
 	}
 	ctx, cancel := r.call(ctx)
 	defer cancel()
-	if length, _ := r.Known(); sequential && opts == (core.GetOptions{}) && index+1 < length {
+	if length, _ := r.Known(); sequential && !opts.NoWait && opts.Timeout == 0 && index+1 < length {
 		return r.fetchAhead(ctx, index, min(index+readAheadBlocks, length))
 	}
 	f, release := r.c.Get(ctx, func(p schema.Core_get_Params) error {

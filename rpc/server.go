@@ -100,13 +100,19 @@ type Limits struct {
 	// past it. The default, Parted+2 messages of the largest size, holds
 	// every append in parts gathering and one more call.
 	CallBytes int64
+	// Reads caps the blocks a session's gets have read and not yet
+	// reserved room for under the bound on unread answers: a get reads its
+	// block only once it holds one of these, and gives it back once the
+	// block's bytes are reserved. So 1,024 gets woken by one 8 MiB block
+	// hold at most Reads × 8 MiB more than that bound.
+	Reads int
 }
 
 // minEventWindow is the smallest event window: far above one batch.
 const minEventWindow = 16 << 10
 
 // DefaultLimits are the limits a Server applies unless told otherwise.
-var DefaultLimits = Limits{Cores: 4096, Calls: 1024, EventBytes: 1 << 20, SlowConsumer: 30 * time.Second, Parted: 4, PartWait: 30 * time.Second}
+var DefaultLimits = Limits{Cores: 4096, Calls: 1024, EventBytes: 1 << 20, SlowConsumer: 30 * time.Second, Parted: 4, PartWait: 30 * time.Second, Reads: 8}
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
@@ -117,6 +123,7 @@ func (l Limits) withDefaults() Limits {
 	l.SlowConsumer = positiveOr(l.SlowConsumer, d.SlowConsumer)
 	l.Parted, l.PartWait = positiveOr(l.Parted, d.Parted), positiveOr(l.PartWait, d.PartWait)
 	l.CallBytes = positiveOr(l.CallBytes, int64(l.Parted+2)*MaxMessageSize)
+	l.Reads = positiveOr(l.Reads, d.Reads)
 	return l
 }
 
@@ -217,10 +224,11 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	sends   *sendLimit   // what the connection holds unread
-	calls   atomic.Int32 // calls in progress
-	parted  atomic.Int32 // appends in parts gathering
-	streams atomic.Int32 // subscriptions, cursors, downloads and extensions open
+	sends   *sendLimit    // what the connection holds unread
+	reads   chan struct{} // one per block read and not yet reserved (Limits.Reads)
+	calls   atomic.Int32  // calls in progress
+	parted  atomic.Int32  // appends in parts gathering
+	streams atomic.Int32  // subscriptions, cursors, downloads and extensions open
 
 	mu       sync.Mutex
 	hello    bool
@@ -241,7 +249,8 @@ func (s *session) begin() (done func(), err error) {
 
 func newSession(ctx context.Context, srv *Server, id uint64) *session {
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	return &session{srv: srv, id: id, ctx: sctx, cancel: cancel, handles: map[*coreServer]struct{}{}}
+	return &session{srv: srv, id: id, ctx: sctx, cancel: cancel, handles: map[*coreServer]struct{}{},
+		reads: make(chan struct{}, srv.opts.Limits.Reads)}
 }
 
 // reserve admits one more open core, before the backend is asked, so an

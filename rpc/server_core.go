@@ -137,6 +137,9 @@ func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
 	return c.long(call.Go, func() error {
 		a := call.Args()
 		opts := core.GetOptions{NoWait: a.NoWait(), Timeout: time.Duration(a.TimeoutMs()) * time.Millisecond}
+		before, releaseRead := c.sess.readSlot()
+		defer releaseRead()
+		opts.BeforeRead = before
 		var room *sendReservation
 		defer func() { room.cancel() }()
 		return answer(c, call.AllocResults, func(cr LocalCore) ([]byte, error) {
@@ -144,7 +147,9 @@ func (c *coreServer) Get(ctx context.Context, call schema.Core_get) error {
 			if err != nil {
 				return nil, err
 			}
-			if room, err = c.sess.reserveSend(ctx, len(block)); err != nil {
+			room, err = c.sess.reserveSend(ctx, len(block))
+			releaseRead() // the block's bytes are under the bound now, or the get is over
+			if err != nil {
 				return nil, fmt.Errorf("get: wait for the client to read: %w", err)
 			}
 			return block, nil

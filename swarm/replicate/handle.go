@@ -81,9 +81,15 @@ func (h *Handle) Remote() Remote {
 
 // Get returns block i, fetching it before anything else if it is missing.
 func (h *Handle) Get(ctx context.Context, i uint64) ([]byte, error) {
+	return h.GetBefore(ctx, i, nil)
+}
+
+// GetBefore is Get with the core's BeforeRead hook: before, when set, is
+// called once block i is stored, right before it is read.
+func (h *Handle) GetBefore(ctx context.Context, i uint64, before func(context.Context) error) ([]byte, error) {
 	cs := h.cs
 	if cs.has(i) {
-		return cs.c.Get(ctx, i, core.GetOptions{NoWait: true})
+		return cs.c.Get(ctx, i, core.GetOptions{NoWait: true, BeforeRead: before})
 	}
 	cs.mu.Lock()
 	cs.gets[i]++
@@ -96,7 +102,7 @@ func (h *Handle) Get(ctx context.Context, i uint64) ([]byte, error) {
 		}
 		cs.mu.Unlock()
 	}()
-	return cs.c.Get(ctx, i, core.GetOptions{})
+	return cs.c.Get(ctx, i, core.GetOptions{BeforeRead: before})
 }
 
 // Download fetches blocks [start, end) and returns once all of them are
