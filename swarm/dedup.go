@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hspd/hsp/swarm/wire"
@@ -166,10 +167,16 @@ func (s *Swarm) dropLiveDuplicate(p *peer) {
 }
 
 // holdDuplicate keeps p from its handler when the rule flagged it: a
-// duplicate we are the server of is held until its client closes it or
-// HandshakeTimeout passes (its stream read, what comes dropped, to see
-// the close); one to close at once (closedByDedup, for callers that did
-// not check) is closed. False when p is to be served.
+// duplicate we are the server of is held until its client closes it,
+// HandshakeTimeout passes or the connection it lost to ends (its stream
+// read, what comes dropped, to see the close); one to close at once
+// (closedByDedup, for callers that did not check) is closed. False when p
+// is to be served.
+//
+// The survivor can end first when the two sides ranked the pair apart
+// (each ranks by when its own handshakes ended): the other side then
+// closed what we kept and uses what we hold. Closing it at once lets
+// that side dial again now instead of after HandshakeTimeout.
 func (s *Swarm) holdDuplicate(ctx context.Context, p *peer, st *wire.Stream) bool {
 	if err := s.closedByDedup(p); err != nil {
 		s.log.Debug("connection closed", "id", p.conn.ID, "err", err)
@@ -181,14 +188,24 @@ func (s *Swarm) holdDuplicate(ctx context.Context, p *peer, st *wire.Stream) boo
 	}
 	hctx, cancel := context.WithTimeout(ctx, s.opts.HandshakeTimeout)
 	defer cancel()
+	var survivorEnded atomic.Bool
+	go func() {
+		select {
+		case <-survivor.done:
+			survivorEnded.Store(true)
+			cancel()
+		case <-hctx.Done():
+		}
+	}()
 	for {
 		if _, err := st.Recv(hctx); err != nil {
-			timedOut := hctx.Err() != nil && ctx.Err() == nil
-			if timedOut {
+			ended := survivorEnded.Load()
+			timedOut := hctx.Err() != nil && ctx.Err() == nil && !ended
+			if timedOut || ended {
 				s.stats.duplicatesClosed.Add(1)
 			}
 			s.log.Debug("duplicate connection ended", "id", p.conn.ID, "survivor", survivor.conn.ID,
-				"timedOut", timedOut, "err", err)
+				"timedOut", timedOut, "survivorEnded", ended, "err", err)
 			return true
 		}
 	}

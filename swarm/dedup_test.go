@@ -372,6 +372,33 @@ func TestDuplicateHeldBounded(t *testing.T) {
 	sameConn(t, a, b, kept, b.onlyConn(t))
 }
 
+// TestDuplicateHeldEndsWithSurvivor: a held duplicate is closed as soon as
+// the connection it lost to ends, not HandshakeTimeout later: when the two
+// sides ranked the pair apart, its client uses it, and must dial again.
+func TestDuplicateHeldEndsWithSurvivor(t *testing.T) {
+	kpa, kpb := orderedKeys(t, true) // at A a new connection B dialled loses
+	a := newDedupEnd(t, kpa, Options{HandshakeTimeout: 2 * waitLong})
+	b := newDedupEnd(t, kpb, Options{})
+	_, err := b.s.Dial(context.Background(), addr(a.s))
+	must(t, err)
+	a.onlyConn(t)
+	raw := rawClient(t, a.s, kpb)
+	eventually(t, "A holds the raw client's connection as a duplicate", func() bool { return a.s.duplicates() == 1 })
+
+	must(t, b.s.Close()) // the survivor ends
+	took := waitEnd(t, raw)
+	if took > waitLong/2 {
+		t.Fatalf("the held duplicate was closed %v after its survivor ended", took)
+	}
+	t.Logf("closed %v after the survivor", took)
+	if _, total, _ := a.h.counts(0); total != 1 {
+		t.Fatalf("%d handlers ran at A, want 1", total)
+	}
+	if st := a.s.Stats(); st.DuplicatesClosed != 1 {
+		t.Fatalf("%d duplicates closed at A, want 1", st.DuplicatesClosed)
+	}
+}
+
 // TestDuplicateLiveBounded: a live connection we are the server of that
 // becomes the duplicate (a later one wins) keeps its handler until its
 // client closes it, which this one never does: it is closed

@@ -251,6 +251,20 @@ func (s *Swarm) admitted() int {
 	return len(s.peers)
 }
 
+// duplicates counts the connections the rule flagged as duplicates that
+// are still admitted (held, or bounded).
+func (s *Swarm) duplicates() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, p := range s.peers {
+		if p.dup != nil {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Swarm) isRunning() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
