@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,24 +51,8 @@ func (c countedReads) Get(ctx context.Context, index uint64, opts core.GetOption
 func TestGetsReadBoundedBlocks(t *testing.T) {
 	b := &readCounter{memBackend: newMemBackend()}
 	srv := NewServer(b, ServerOptions{Limits: Limits{Reads: 2, SlowConsumer: time.Minute}})
-	a, z := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan struct{})
-	go func() { srv.ServeConn(ctx, a); close(served) }()
-	sc := &stallConn{Conn: z, stall: make(chan struct{}), done: make(chan struct{})}
-	c, err := NewClient(ctx, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := c.Open(ctx, OpenRequest{New: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rc.Append(ctx, make([]byte, core.MaxBlockSize)); err != nil {
-		t.Fatal(err)
-	}
-	close(sc.stall)
+	ctx := t.Context()
+	rc, sc, served := stalledClient(t, srv)
 	const gets = 24
 	for range gets {
 		// Never read: the stalled connection cannot take the answers.

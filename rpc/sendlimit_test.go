@@ -38,6 +38,31 @@ func (c *stallConn) Close() error {
 	return c.Conn.Close()
 }
 
+// stalledClient connects a client to srv over a pipe, opens a new core,
+// appends one block of core.MaxBlockSize, and then stops reading: from
+// then on the daemon's answers pile up. served closes when srv's session
+// ends; the connection closes with the test.
+func stalledClient(t *testing.T, srv *Server) (rc *RemoteCore, sc *stallConn, served <-chan struct{}) {
+	t.Helper()
+	a, z := net.Pipe()
+	done := make(chan struct{})
+	go func() { srv.ServeConn(t.Context(), a); close(done) }()
+	sc = &stallConn{Conn: z, stall: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(func() { sc.Close() })
+	c, err := NewClient(t.Context(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc, err = c.Open(t.Context(), OpenRequest{New: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Append(t.Context(), make([]byte, core.MaxBlockSize)); err != nil {
+		t.Fatal(err)
+	}
+	close(sc.stall)
+	return rc, sc, done
+}
+
 // TestUnreadAnswersDropTheClient: a client that asks for 8 MiB blocks and
 // never reads the answers is dropped once 64 MiB have waited for it for
 // SlowConsumer; another client is served throughout.
@@ -46,25 +71,8 @@ func TestUnreadAnswersDropTheClient(t *testing.T) {
 	dropped := make(chan string, 1)
 	srv := NewServer(b, ServerOptions{Limits: Limits{SlowConsumer: 500 * time.Millisecond},
 		OnDrop: func(id uint64, reason string) { dropped <- reason }})
-	a, z := net.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	served := make(chan struct{})
-	go func() { srv.ServeConn(ctx, a); close(served) }()
-	sc := &stallConn{Conn: z, stall: make(chan struct{}), done: make(chan struct{})}
-	c, err := NewClient(ctx, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	rc, err := c.Open(ctx, OpenRequest{New: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rc.Append(ctx, make([]byte, core.MaxBlockSize)); err != nil {
-		t.Fatal(err)
-	}
-	close(sc.stall)
+	ctx := t.Context()
+	rc, _, served := stalledClient(t, srv)
 	for range 40 {
 		// Never read: the stalled connection cannot take the answers.
 		rc.c.Get(ctx, func(p schema.Core_get_Params) error { p.SetIndex(0); return nil })
