@@ -105,26 +105,43 @@ func TestAppendPartsBounds(t *testing.T) {
 		t.Fatalf("a part with no last part failed after %v, before PartWait", took)
 	}
 
-	fa, ra := sendPart(ctx, a.c, [][]byte{[]byte("a0")}, true, false)
-	if err := partErr(sendPart(ctx, b.c, [][]byte{[]byte("b0")}, true, false)); !errors.Is(err, ErrLimit) {
-		t.Fatalf("a second append in parts at once: %v, want ErrLimit", err)
+	// Two appends in parts at once on two cores: calls on two capabilities
+	// have no order between them, so either may take the one slot; the
+	// other is refused at once, while the first waits for its last part.
+	fa, ra := sendPart(ctx, a.c, [][]byte{[]byte("x0")}, true, false)
+	fb, rb := sendPart(ctx, b.c, [][]byte{[]byte("x0")}, true, false)
+	won, lost := a, b
+	wonFirst, wonRelease := fa, ra
+	var refused error
+	select {
+	case <-fb.Done():
+		refused = partErr(fb, rb)
+	case <-fa.Done():
+		won, lost = b, a
+		wonFirst, wonRelease = fb, rb
+		refused = partErr(fa, ra)
+	case <-time.After(10 * time.Second):
+		t.Fatal("neither of two appends in parts at once was refused")
 	}
-	if err := partErr(sendPart(ctx, a.c, [][]byte{[]byte("a1")}, false, true)); err != nil {
+	if !errors.Is(refused, ErrLimit) {
+		t.Fatalf("a second append in parts at once: %v, want ErrLimit", refused)
+	}
+	if err := partErr(sendPart(ctx, won.c, [][]byte{[]byte("x1")}, false, true)); err != nil {
 		t.Fatalf("last part: %v", err)
 	}
-	if err := partErr(fa, ra); err != nil {
-		t.Fatalf("first part: %v", err)
+	if err := partErr(wonFirst, wonRelease); err != nil {
+		t.Fatalf("first part of the append that gathered: %v", err)
 	}
-	// b's first part failed: its last part, now that a slot is free, must
-	// not commit without it.
-	if err := partErr(sendPart(ctx, b.c, [][]byte{[]byte("b1")}, false, true)); !errors.Is(err, ErrBadRequest) {
+	// The refused one's first part failed: its last part, now that a slot
+	// is free, must not commit without it.
+	if err := partErr(sendPart(ctx, lost.c, [][]byte{[]byte("x1")}, false, true)); !errors.Is(err, ErrBadRequest) {
 		t.Fatalf("the last part of an append whose first failed: %v, want ErrBadRequest", err)
 	}
-	if n, err := b.Append(ctx, []byte("b")); err != nil || n != 1 {
-		t.Fatalf("b after the refusal: %d, %v", n, err)
+	if n, err := lost.Append(ctx, []byte("y")); err != nil || n != 1 {
+		t.Fatalf("the refused core after the refusal: %d, %v", n, err)
 	}
-	if n, err := a.Append(ctx, []byte("a2")); err != nil || n != 3 {
-		t.Fatalf("a holds %d blocks (%v), want a0 a1 a2", n, err)
+	if n, err := won.Append(ctx, []byte("x2")); err != nil || n != 3 {
+		t.Fatalf("the core that gathered holds %d blocks (%v), want x0 x1 x2", n, err)
 	}
 }
 
