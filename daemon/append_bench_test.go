@@ -3,10 +3,7 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
-	"sync"
 	"testing"
-
-	"github.com/hspd/hsp/rpc"
 )
 
 // BenchmarkDaemonAppend1KiB: one client appends 1 KiB blocks one per call
@@ -26,36 +23,14 @@ func BenchmarkDaemonAppend64KiBx100(b *testing.B) { benchDaemonAppend(b, 1, 64<<
 func benchDaemonAppend(b *testing.B, clients, size, batch int) {
 	ctx := context.Background()
 	d := startBenchDaemon(b)
-	cores := make([]*rpc.RemoteCore, clients)
-	for i := range cores {
-		c, err := rpc.Dial(ctx, d.Paths().Socket)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		if cores[i], err = c.Open(ctx, rpc.OpenRequest{New: true}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	cores := newCores(b, d.Paths().Socket, clients)
 	blocks := randomBlocks(batch, size)
 	b.SetBytes(int64(size * batch))
-	b.ResetTimer()
-	var wg sync.WaitGroup
-	per := (b.N + clients - 1) / clients
-	for _, rc := range cores {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range per {
-				if _, err := rc.Append(ctx, blocks...); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	b.ReportMetric(float64(per*clients*batch)/b.Elapsed().Seconds(), "blocks/s")
+	spread(b, clients, func(i int) error {
+		_, err := cores[i].Append(ctx, blocks...)
+		return err
+	})
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "blocks/s")
 }
 
 // randomBlocks is n blocks of size incompressible bytes.

@@ -97,6 +97,21 @@ func benchStoreAppend(b *testing.B, writers, size, batch int) {
 	self.report(b)
 }
 
+// newCores opens n new cores on the daemon at socket, each through a
+// connection of its own, closed when b ends.
+func newCores(b *testing.B, socket string, n int) []*rpc.RemoteCore {
+	cores := make([]*rpc.RemoteCore, n)
+	for i := range cores {
+		c := dialRetry(b, socket)
+		b.Cleanup(func() { c.Close() })
+		var err error
+		if cores[i], err = c.Open(context.Background(), rpc.OpenRequest{New: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return cores
+}
+
 // spread makes b.N calls of op in all, from writers goroutines (op's
 // argument), timed from the first to the last.
 func spread(b *testing.B, writers int, op func(writer int) error) {
@@ -168,15 +183,7 @@ func benchChildAppend(b *testing.B, clients, size, batch int) {
 	cmd := startChild(b, home)
 	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
 	ctx := context.Background()
-	cores := make([]*rpc.RemoteCore, clients)
-	for i := range cores {
-		c := dialRetry(b, filepath.Join(home, "hsp.sock"))
-		defer c.Close()
-		var err error
-		if cores[i], err = c.Open(ctx, rpc.OpenRequest{New: true}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	cores := newCores(b, filepath.Join(home, "hsp.sock"), clients)
 	blocks := randomBlocks(batch, size)
 	b.SetBytes(int64(size * batch))
 	self, daemon := meterSelf(b, "client"), meterChild(b, "daemon", cmd.Process.Pid)
